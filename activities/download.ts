@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import readline from 'node:readline';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { classifyYtDlpFailure, make, type Classified } from '../lib/download-errors';
+import type { Logger } from '../lib/logger';
+import type { DownloadedFile, DownloadInput } from '../workflows/definitions';
+import { inActivityScope } from './activity-scope';
+import type { ActivityDeps } from './deps';
+import { buildYtDlpArgs, INCOMPLETE_DIR, parseProgressLine, parseResultLine, type Progress, type YtDlpResult } from './ytdlp';
+
+/** How long yt-dlp gets to stop after SIGTERM before its whole process group is killed. */
+const KILL_GRACE_MS = 5_000;
+const STDERR_KEEP_BYTES = 64 * 1024;
+
+export interface YtDlpRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  result: YtDlpResult | null;
+  spawnError: Error | null;
+}
+
+/**
+ * Runs yt-dlp in its own process group (so ffmpeg children die with it), reports
+ * progress lines, and kills the group when `signal` aborts.
+ */
+export function runYtDlp(
+  executable: string,
+  args: string[],
+  options: { signal: AbortSignal; onProgress: (p: Progress) => void; log: Logger },
+): Promise<YtDlpRun> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    let result: YtDlpResult | null = null;
+    let spawnError: Error | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+
+    const child = spawn(executable, args, {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' },
+    });
+
+    const killGroup = (signal: NodeJS.Signals) => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    const onAbort = () => {
+      options.log.info('download cancelled; stopping yt-dlp');
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+    };
+    if (options.signal.aborted) onAbort();
+    else options.signal.addEventListener('abort', onAbort, { once: true });
+
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      const progress = parseProgressLine(line);
+      if (progress) return options.onProgress(progress);
+      const parsed = parseResultLine(line);
+      if (parsed) result = parsed;
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_KEEP_BYTES);
+    });
+    child.on('error', (err) => {
+      spawnError = err;
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(killTimer);
+      options.signal.removeEventListener('abort', onAbort);
+      resolve({ code, signal, stderr, result, spawnError });
+    });
+  });
+}
+
+function failure(classified: Classified): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: classified.kind,
+    message: classified.message,
+    nonRetryable: !classified.retryable,
+    details: [{ detail: classified.detail }],
+  });
+}
+
+export function createDownloadActivities(deps: ActivityDeps) {
+  return {
+    /**
+     * Downloads one URL with yt-dlp into DOWNLOAD_DIR. Heartbeats carry progress;
+     * a retry resumes the partial file; permanent failures are non-retryable.
+     */
+    async download(input: DownloadInput): Promise<DownloadedFile> {
+      const ctx = Context.current();
+      return inActivityScope(deps.logger, input.correlationId, async (log) => {
+        const attempt = ctx.info.attempt;
+        log.info({ url: input.normalizedUrl }, 'download attempt starting');
+        // The record mirrors Temporal's state; a database outage must not cost a download attempt.
+        await deps.db.download
+          .updateMany({
+            where: { contentKey: input.contentKey },
+            data: { state: 'downloading', attempts: attempt, ...(attempt === 1 ? { startedAt: new Date() } : {}) },
+          })
+          .catch((err: unknown) => log.error({ err }, 'could not record download start'));
+
+        await fs.mkdir(path.join(deps.downloadDir, INCOMPLETE_DIR), { recursive: true });
+        const args = buildYtDlpArgs({
+          url: input.normalizedUrl,
+          downloadDir: deps.downloadDir,
+          uniqueSuffix: input.contentKey.slice(0, 12),
+          mode: input.mode,
+          socketTimeoutSeconds: deps.socketTimeoutSeconds,
+        });
+
+        let latest: Progress | null = null;
+        const beat = () => ctx.heartbeat(latest ? { ...latest } : { status: 'starting' });
+        beat();
+        const ticker = setInterval(beat, deps.heartbeatEveryMs);
+        let run: YtDlpRun;
+        try {
+          run = await runYtDlp(deps.ytDlpPath, args, {
+            signal: ctx.cancellationSignal,
+            onProgress: (p) => {
+              latest = p;
+            },
+            log,
+          });
+        } finally {
+          clearInterval(ticker);
+        }
+
+        if (ctx.cancellationSignal.aborted) {
+          throw ctx.cancellationSignal.reason instanceof Error ? ctx.cancellationSignal.reason : new CancelledFailure('download cancelled');
+        }
+        if (run.spawnError) {
+          const classified = make('Unknown', `cannot run yt-dlp at "${deps.ytDlpPath}": ${run.spawnError.message}`);
+          log.error({ detail: classified.detail }, 'yt-dlp could not be started (check YTDLP_PATH)');
+          throw failure(classified);
+        }
+        if (run.code !== 0 || !run.result) {
+          const classified =
+            run.code === 0 ? make('Unknown', 'yt-dlp finished without reporting a file') : classifyYtDlpFailure(run.stderr, run);
+          log.warn({ kind: classified.kind, retryable: classified.retryable, detail: classified.detail, exitCode: run.code }, 'download attempt failed');
+          throw failure(classified);
+        }
+
+        const absolute = path.resolve(deps.downloadDir, run.result.filepath);
+        const relative = path.relative(deps.downloadDir, absolute);
+        if (relative.startsWith('..') || path.isAbsolute(relative)) {
+          throw failure(make('Unknown', `yt-dlp wrote outside the download directory: ${absolute}`));
+        }
+        const stats = await fs.stat(absolute);
+        const file: DownloadedFile = { title: run.result.title, filePath: relative, sizeBytes: stats.size };
+        log.info({ file: file.filePath, sizeBytes: file.sizeBytes }, 'download finished');
+        return file;
+      });
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import type { ActivityDeps } from './deps';
+import { createDiskActivities } from './disk';
+import { createDownloadActivities } from './download';
+import { createNotifyActivities } from './notify';
+import { createRecordActivities } from './records';
+
+export type { ActivityDeps } from './deps';
+
+/** Quick activities: they run on the main task queue beside the workflows. */
+export function createLightActivities(deps: ActivityDeps) {
+  return { ...createRecordActivities(deps), ...createNotifyActivities(deps) };
+}
+
+/** Activities that touch the download disk; their task queue bounds concurrency. */
+export function createDownloadQueueActivities(deps: ActivityDeps) {
+  return { ...createDiskActivities(deps), ...createDownloadActivities(deps) };
+}
+
+export type LightActivities = ReturnType<typeof createLightActivities>;
+export type DownloadQueueActivities = ReturnType<typeof createDownloadQueueActivities>;

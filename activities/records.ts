@@ -1,0 +1,77 @@
+import { Context } from '@temporalio/activity';
+import { findCompletedOnDisk } from '../lib/completed-downloads';
+import type { Db } from '../lib/db';
+import type { DownloadedFile, DownloadInput, DownloadOutcome, Subscriber } from '../workflows/definitions';
+import { inActivityScope } from './activity-scope';
+import type { ActivityDeps } from './deps';
+
+async function recordRequests(db: Db, contentKey: string, subscribers: Subscriber[]): Promise<void> {
+  if (subscribers.length === 0) return;
+  await db.downloadRequest.createMany({
+    data: subscribers.map((s) => ({
+      contentKey,
+      chatId: BigInt(s.chatId),
+      userId: BigInt(s.userId),
+      messageId: s.messageId,
+      correlationId: s.correlationId,
+    })),
+    skipDuplicates: true,
+  });
+}
+
+export function createRecordActivities(deps: ActivityDeps) {
+  const { db } = deps;
+  return {
+    /** Dedup: answers from an earlier download still on disk, or opens the record for this one. */
+    async dedup(input: DownloadInput, subscribers: Subscriber[]): Promise<DownloadedFile | null> {
+      return inActivityScope(deps.logger, input.correlationId, async (log) => {
+        const existing = await findCompletedOnDisk(db, deps.downloadDir, input.contentKey);
+        if (existing) {
+          await recordRequests(db, input.contentKey, subscribers);
+          log.info({ file: existing.filePath }, 'already downloaded and on disk; not downloading again');
+          return existing;
+        }
+        const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+        const opened = {
+          state: 'queued' as const,
+          workflowId,
+          correlationId: input.correlationId,
+          error: null,
+          errorKind: null,
+          finishedAt: null,
+          attempts: 0,
+        };
+        await db.download.upsert({
+          where: { contentKey: input.contentKey },
+          create: {
+            contentKey: input.contentKey,
+            url: input.url,
+            normalizedUrl: input.normalizedUrl,
+            platform: input.platform,
+            videoId: input.videoId,
+            mode: input.mode,
+            ...opened,
+          },
+          update: opened,
+        });
+        await recordRequests(db, input.contentKey, subscribers);
+        log.info('download record opened');
+        return null;
+      });
+    },
+
+    /** Writes the final state, and everyone who asked for it, to the record. */
+    async recordResult(input: DownloadInput, outcome: DownloadOutcome, subscribers: Subscriber[]): Promise<void> {
+      await inActivityScope(deps.logger, input.correlationId, async (log) => {
+        const finishedAt = new Date();
+        const data =
+          outcome.status === 'completed'
+            ? { state: 'completed' as const, title: outcome.title, filePath: outcome.filePath, sizeBytes: BigInt(outcome.sizeBytes), error: null, errorKind: null, finishedAt }
+            : { state: 'failed' as const, error: outcome.message, errorKind: outcome.errorKind, finishedAt };
+        await db.download.updateMany({ where: { contentKey: input.contentKey }, data });
+        await recordRequests(db, input.contentKey, subscribers);
+        log.info({ state: data.state }, 'download result recorded');
+      });
+    },
+  };
+}

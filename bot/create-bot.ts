@@ -1,0 +1,41 @@
+import { Bot, BotError, GrammyError, HttpError } from 'grammy';
+import { internalErrorText } from '../lib/messages';
+import type { BotContext, BotDeps } from './context';
+import { linksFeature } from './features/links';
+import { startFeature } from './features/start';
+import { adminOnly } from './middleware/admin-only';
+import { correlation } from './middleware/correlation';
+
+export interface BotConnection {
+  token: string;
+  /** The Bot API root: the public one, a self-hosted server, or a test's fake. */
+  apiRoot: string;
+}
+
+/**
+ * Assembles the bot. Internal errors are logged with the correlation ID and the
+ * user only sees that ID, never the error itself.
+ */
+export function createBot(deps: BotDeps, connection: BotConnection): Bot<BotContext> {
+  const bot = new Bot<BotContext>(connection.token, { client: { apiRoot: connection.apiRoot } });
+  bot.use(correlation(deps));
+  const features = bot.errorBoundary(async (error: BotError<BotContext>) => {
+    const ctx = error.ctx;
+    ctx.log.error({ err: describeError(error.error) }, 'update failed');
+    if (ctx.chat) await ctx.reply(internalErrorText(ctx.correlationId)).catch(() => undefined);
+  });
+  features.use(adminOnly);
+  features.use(startFeature);
+  features.use(linksFeature);
+  bot.catch((error) => {
+    deps.logger.error({ err: describeError(error.error) }, 'unhandled bot error');
+  });
+  return bot;
+}
+
+/** Bot API errors say which method failed; keep that, drop the request payload. */
+function describeError(error: unknown): unknown {
+  if (error instanceof GrammyError) return { type: 'GrammyError', method: error.method, code: error.error_code, description: error.description };
+  if (error instanceof HttpError) return { type: 'HttpError', message: error.message };
+  return error;
+}

@@ -1,0 +1,36 @@
+import { Composer } from 'grammy';
+import type { MessageEntity } from 'grammy/types';
+import { intakeReplyText, NO_LINKS_TEXT } from '../../lib/messages';
+import type { BotContext } from '../context';
+import { queueLinks } from '../queue-links';
+
+export const linksFeature = new Composer<BotContext>();
+
+function hiddenLinks(entities: MessageEntity[] | undefined): string[] {
+  return (entities ?? []).flatMap((e) => (e.type === 'text_link' ? [e.url] : []));
+}
+
+/** Any text (or caption) that is not a command: its links are queued, and the reply says what happened to each. */
+linksFeature.on(['message:text', 'message:caption'], async (ctx) => {
+  const message = ctx.msg;
+  const text = message.text ?? message.caption ?? '';
+  if (text.startsWith('/')) return;
+  const report = await queueLinks(ctx.deps, {
+    text,
+    extraUrls: hiddenLinks(message.entities ?? message.caption_entities),
+    chatId: ctx.chat.id,
+    userId: ctx.from?.id ?? ctx.chat.id,
+    messageId: message.message_id,
+    correlationId: ctx.correlationId,
+    mode: 'video',
+  });
+  const reply = intakeReplyText(report);
+  if (!reply) {
+    if (ctx.chat.type === 'private') await ctx.reply(NO_LINKS_TEXT);
+    return;
+  }
+  await ctx.reply(reply, {
+    reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
+    link_preview_options: { is_disabled: true },
+  });
+});

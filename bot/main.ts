@@ -1,0 +1,39 @@
+import { loadConfigOrExit, secretsOf } from '../lib/config';
+import { createDb } from '../lib/db';
+import { createLogger } from '../lib/logger';
+import { connectTemporal } from '../lib/temporal-client';
+import { createBot } from './create-bot';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: secretsOf(config), name: 'bot' });
+  const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, logger });
+  const db = createDb(config.DATABASE_URL);
+  const bot = createBot({ settings: config, logger, temporal, db }, { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'bot stopping');
+    void bot.stop();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+
+  await bot.api.setMyCommands([{ command: 'start', description: 'How to use this bot' }]).catch((err: unknown) => {
+    logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not register bot commands');
+  });
+  await bot.start({
+    allowed_updates: ['message'],
+    onStart: (me) => logger.info({ username: me.username, apiRoot: config.TELEGRAM_API_ROOT }, 'bot started'),
+  });
+  await temporal.connection.close();
+  await db.$disconnect();
+  logger.info('bot stopped');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bot failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,141 @@
+import { WorkflowIdReusePolicy } from '@temporalio/client';
+import { findCompletedOnDisk } from '../lib/completed-downloads';
+import type { DownloadMode } from '../lib/download-state';
+import type { IntakeReport } from '../lib/messages';
+import { contentKeyFor, findLinkCandidates, parseMediaUrl, type MediaUrl } from '../lib/urls';
+import {
+  DOWNLOAD_WORKFLOW_TYPE,
+  downloadWorkflowId,
+  searchAttributes,
+  subscribeSignal,
+  type DownloadInput,
+  type DownloadPolicy,
+  type Subscriber,
+} from '../workflows/definitions';
+import type { downloadWorkflow } from '../workflows/download';
+import type { BotDeps, BotSettings } from './context';
+
+export interface LinkRequest {
+  text: string;
+  /** Links hidden behind text (Telegram `text_link` entities). */
+  extraUrls: string[];
+  chatId: number;
+  userId: number;
+  messageId: number;
+  correlationId: string;
+  mode: DownloadMode;
+}
+
+export function downloadPolicy(s: BotSettings): DownloadPolicy {
+  return {
+    downloadTaskQueue: s.DOWNLOAD_TASK_QUEUE,
+    maxRetries: s.MAX_RETRIES,
+    retryBaseSeconds: s.RETRY_BASE_SECONDS,
+    retryMaxSeconds: s.RETRY_MAX_SECONDS,
+    diskRecheckSeconds: s.DISK_RECHECK_SECONDS,
+    diskWaitHours: s.DISK_WAIT_HOURS,
+    downloadTimeoutMinutes: s.DOWNLOAD_TIMEOUT_MINUTES,
+    heartbeatTimeoutSeconds: s.HEARTBEAT_TIMEOUT_SECONDS,
+  };
+}
+
+/**
+ * Turns the links in one message into downloads: each valid link starts its
+ * content-addressed workflow or joins the one already running; links already on
+ * disk are answered at once; everything else is reported with its reason.
+ */
+export async function queueLinks(deps: BotDeps, request: LinkRequest): Promise<IntakeReport> {
+  const { settings, logger } = deps;
+  const report: IntakeReport = { queued: [], joined: [], alreadyDone: [], duplicates: [], rejected: [], failed: [], correlationId: request.correlationId };
+
+  const candidates = [...new Set([...findLinkCandidates(request.text), ...request.extraUrls])];
+  const accepted = candidates.slice(0, settings.MAX_URLS_PER_MESSAGE);
+  for (const extra of candidates.slice(settings.MAX_URLS_PER_MESSAGE)) report.rejected.push({ input: extra, reason: 'too_many' });
+
+  const unique = new Map<string, MediaUrl>();
+  for (const candidate of accepted) {
+    const parsed = parseMediaUrl(candidate, settings.MAX_URL_LENGTH);
+    if (!parsed.ok) {
+      report.rejected.push({ input: parsed.input, reason: parsed.reason });
+      continue;
+    }
+    const key = contentKeyFor(parsed.url, request.mode);
+    if (unique.has(key)) report.duplicates.push(parsed.url.original);
+    else unique.set(key, parsed.url);
+  }
+
+  const subscriber: Subscriber = {
+    chatId: request.chatId,
+    userId: request.userId,
+    messageId: request.messageId,
+    correlationId: request.correlationId,
+  };
+  for (const [contentKey, url] of unique) {
+    const workflowId = downloadWorkflowId(contentKey);
+    const log = logger.child({ workflowId, platform: url.platform });
+    const onDisk = await findCompletedOnDisk(deps.db, settings.DOWNLOAD_DIR, contentKey).catch((err: unknown) => {
+      // The database is a shortcut here, not a dependency: the workflow dedups too.
+      log.warn({ err }, 'database lookup failed; queueing anyway');
+      return null;
+    });
+    if (onDisk) {
+      log.info({ file: onDisk.filePath }, 'already downloaded; answered from the record');
+      report.alreadyDone.push({ url: url.original, file: onDisk });
+      continue;
+    }
+    try {
+      const running = await isRunning(deps, workflowId);
+      await startOrJoin(deps, { contentKey, url, mode: request.mode, correlationId: request.correlationId }, subscriber);
+      (running ? report.joined : report.queued).push(url.original);
+      log.info({ url: url.normalized, joined: running }, running ? 'joined running download' : 'download queued');
+    } catch (err) {
+      log.error({ err }, 'could not queue download');
+      report.failed.push(url.original);
+    }
+  }
+  return report;
+}
+
+async function isRunning(deps: BotDeps, workflowId: string): Promise<boolean> {
+  try {
+    const description = await deps.temporal.workflow.getHandle(workflowId).describe();
+    return description.status.name === 'RUNNING';
+  } catch {
+    return false;
+  }
+}
+
+async function startOrJoin(
+  deps: BotDeps,
+  what: { contentKey: string; url: MediaUrl; mode: DownloadMode; correlationId: string },
+  subscriber: Subscriber,
+): Promise<void> {
+  const input: DownloadInput = {
+    contentKey: what.contentKey,
+    url: what.url.original,
+    normalizedUrl: what.url.normalized,
+    platform: what.url.platform,
+    videoId: what.url.videoId,
+    mode: what.mode,
+    correlationId: what.correlationId,
+    policy: downloadPolicy(deps.settings),
+  };
+  // Signal-with-start: a running download gains a subscriber (one yt-dlp, everyone
+  // told); otherwise a new run starts. ALLOW_DUPLICATE lets a finished download run
+  // again when its file was deleted; the workflow's dedup step answers the rest.
+  await deps.temporal.workflow.signalWithStart<typeof downloadWorkflow, [Subscriber]>(DOWNLOAD_WORKFLOW_TYPE, {
+    workflowId: downloadWorkflowId(what.contentKey),
+    taskQueue: deps.settings.TASK_QUEUE,
+    args: [input],
+    signal: subscribeSignal,
+    signalArgs: [subscriber],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    typedSearchAttributes: [
+      { key: searchAttributes.DownloadState, value: 'queued' },
+      { key: searchAttributes.Platform, value: what.url.platform },
+      { key: searchAttributes.RequestedBy, value: [String(subscriber.userId)] },
+      { key: searchAttributes.CorrelationId, value: what.correlationId },
+    ],
+    memo: { url: what.url.original, normalizedUrl: what.url.normalized },
+  });
+}

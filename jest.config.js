@@ -1,0 +1,20 @@
+// Unit tests are fast and touch nothing; integration and e2e tests run the real
+// Temporal dev server, PostgreSQL, Redis and yt-dlp (see test/support).
+const transform = { '^.+\\.ts$': ['@swc/jest'] };
+const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
+      slowTestThreshold: 60,
+    },
+  ],
+  // Two cores: one file per core; each integration file owns its own servers.
+  maxWorkers: 2,
+  testTimeout: 120000,
+};

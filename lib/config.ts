@@ -1,0 +1,176 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+
+/**
+ * Every setting the bot, the worker and the tools read, in one validated schema.
+ * `.env.example` documents each variable; keep the two in step (a unit test checks).
+ */
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const positiveNumber = z.coerce
+  .number({ error: 'must be a number' })
+  .refine((n) => Number.isFinite(n) && n > 0, { error: 'must be a number above 0' });
+
+const nonNegativeNumber = z.coerce
+  .number({ error: 'must be a number' })
+  .refine((n) => Number.isFinite(n) && n >= 0, { error: 'must be 0 or more' });
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const adminIds = z
+  .string({ error: 'is required: comma-separated Telegram user IDs' })
+  .transform((value, ctx) => {
+    const parts = value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    if (parts.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'needs at least one Telegram user ID' });
+      return z.NEVER;
+    }
+    const bad = parts.filter((p) => !/^\d{1,15}$/.test(p));
+    if (bad.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `has entries that are not user IDs: ${bad.join(', ')}` });
+      return z.NEVER;
+    }
+    return parts.map(Number);
+  });
+
+const url = (protocols: string[], example: string) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `must be a URL like ${example}` },
+  );
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, { error: 'must be host:port, like 127.0.0.1:7233' });
+
+const taskQueue = z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'must be a task queue name (letters, digits, . _ -)' });
+
+export const configSchema = z.object({
+  TELEGRAM_BOT_TOKEN: z
+    .string({ error: 'is required: the token @BotFather gave you' })
+    // Never echo the value: the message names the expected shape only.
+    .regex(/^\d{3,15}:[A-Za-z0-9_-]{20,}$/, { error: 'does not look like a bot token (digits:letters)' }),
+  TELEGRAM_API_ROOT: url(['http:', 'https:'], 'https://api.telegram.org').default('https://api.telegram.org'),
+  ADMIN_IDS: adminIds,
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgresql://user@host:5432/db').default(
+    'postgresql://postgres@127.0.0.1:5432/mediadl',
+  ),
+  REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379/0').default('redis://127.0.0.1:6379/0'),
+  REDIS_KEY_PREFIX: z.string().max(100).default('mediadl:'),
+  TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'must be a namespace name' }).default('default'),
+  TEMPORAL_UI_PORT: integer(1, 65535).default(8233),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TASK_QUEUE: taskQueue.default('media'),
+  DOWNLOAD_TASK_QUEUE: taskQueue.default('media-downloads'),
+  DOWNLOAD_DIR: z.string().min(1).default('./downloads'),
+  MAX_CONCURRENT: integer(1, 256).default(8),
+  MAX_RETRIES: integer(0, 100).default(5),
+  RETRY_BASE_SECONDS: positiveNumber.default(2),
+  RETRY_MAX_SECONDS: positiveNumber.default(600),
+  SOCKET_TIMEOUT: integer(1, 3600).default(30),
+  MIN_DISK_SPACE_GB: nonNegativeNumber.default(1),
+  DISK_RECHECK_SECONDS: positiveNumber.default(60),
+  DISK_WAIT_HOURS: positiveNumber.default(72),
+  DOWNLOAD_TIMEOUT_MINUTES: positiveNumber.default(360),
+  HEARTBEAT_TIMEOUT_SECONDS: positiveNumber.default(60),
+  YTDLP_PATH: z.string().min(1).default('yt-dlp'),
+  MAX_URLS_PER_MESSAGE: integer(1, 1000).default(50),
+  MAX_URL_LENGTH: integer(32, 65536).default(2048),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+  }).default('info'),
+  LOG_PRETTY: boolean.default(false),
+});
+
+type RawConfig = z.output<typeof configSchema>;
+
+export interface Config extends RawConfig {
+  /** DOWNLOAD_DIR resolved to an absolute path. */
+  DOWNLOAD_DIR: string;
+}
+
+/** Thrown when the environment does not describe a runnable configuration. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates `env` (empty strings count as unset) and reports every problem at once.
+ * Values are never echoed in messages, so secrets cannot leak through them.
+ */
+export function parseConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key]?.trim();
+    if (value) cleaned[key] = value;
+  }
+  const result = configSchema.safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      const message = issue.code === 'invalid_type' && cleaned[name] === undefined ? 'is required' : issue.message;
+      return `${name} ${message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const config = result.data;
+  if (config.TASK_QUEUE === config.DOWNLOAD_TASK_QUEUE) {
+    throw new ConfigError(['DOWNLOAD_TASK_QUEUE must differ from TASK_QUEUE so downloads cannot starve light work']);
+  }
+  return { ...config, DOWNLOAD_DIR: path.resolve(cwd, config.DOWNLOAD_DIR) };
+}
+
+/** Reads `.env` from `cwd` when present; variables already in the environment win. */
+export function readEnv(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  const file = path.join(cwd, '.env');
+  const fromFile = fs.existsSync(file) ? parseEnv(fs.readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...env };
+}
+
+export function loadConfig(cwd = process.cwd()): Config {
+  return parseConfig(readEnv(cwd), cwd);
+}
+
+/**
+ * Entry points call this: on a bad configuration it prints one readable message
+ * and exits, instead of a stack trace.
+ */
+export function loadConfigOrExit(cwd = process.cwd()): Config {
+  try {
+    return loadConfig(cwd);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\nSee .env.example for every variable and its default.\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/** Strings that must never reach a log line, an error or a reply. */
+export function secretsOf(config: Pick<Config, 'TELEGRAM_BOT_TOKEN'>): string[] {
+  return [config.TELEGRAM_BOT_TOKEN];
+}

@@ -1,0 +1,12 @@
+/**
+ * The life of one download, as the database, the workflow's search attribute and
+ * the bot's replies name it. The Prisma enum `DownloadState` mirrors this list.
+ */
+export const DOWNLOAD_STATES = ['queued', 'waiting_for_disk', 'downloading', 'completed', 'failed'] as const;
+export type DownloadState = (typeof DOWNLOAD_STATES)[number];
+
+/** States in which a download is still going and a new request joins it. */
+export const ACTIVE_STATES: readonly DownloadState[] = ['queued', 'waiting_for_disk', 'downloading'];
+
+export const DOWNLOAD_MODES = ['video', 'audio'] as const;
+export type DownloadMode = (typeof DOWNLOAD_MODES)[number];

@@ -1,0 +1,66 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { currentCorrelationId } from './correlation';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  level: string;
+  pretty?: boolean;
+  /** Strings replaced by [REDACTED] in every line, whatever field they hide in. */
+  secrets?: string[];
+  /** Where lines go; stdout by default. Tests pass a collector. */
+  destination?: DestinationStream;
+  name?: string;
+}
+
+/**
+ * JSON logs with the current correlation ID on every line. Secrets are scrubbed
+ * from the serialized line itself, so an error message or a URL that happens to
+ * embed the bot token is caught too.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const secrets = (options.secrets ?? []).filter((s) => s.length >= 8);
+  const target = options.destination ?? (options.pretty ? prettyStream() : pino.destination({ sync: true }));
+  const destination = secrets.length > 0 ? redactingStream(target, secrets) : target;
+  return pino(
+    {
+      level: options.level,
+      name: options.name,
+      base: { pid: process.pid },
+      mixin() {
+        const correlationId = currentCorrelationId();
+        return correlationId ? { correlationId } : {};
+      },
+      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    },
+    destination,
+  );
+}
+
+export function redact(text: string, secrets: string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret) out = out.split(secret).join('[REDACTED]');
+  return out;
+}
+
+function redactingStream(target: DestinationStream, secrets: string[]): DestinationStream {
+  return { write: (line: string) => target.write(redact(line, secrets)) };
+}
+
+function prettyStream(): DestinationStream {
+  // Loaded lazily: pretty output is opt-in, colour-free so it reads well in any terminal.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pretty = require('pino-pretty') as (opts: object) => DestinationStream;
+  return pretty({ colorize: false, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+}
+
+/** Collects log lines in memory, for tests that assert on what was logged. */
+export class LogCollector implements DestinationStream {
+  readonly lines: string[] = [];
+  write(line: string): void {
+    this.lines.push(line);
+  }
+  entries(): Array<Record<string, unknown>> {
+    return this.lines.flatMap((l) => l.split('\n').filter(Boolean)).map((l) => JSON.parse(l));
+  }
+}

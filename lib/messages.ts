@@ -1,0 +1,84 @@
+import type { DownloadedFile } from '../workflows/definitions';
+import { REJECTION_REASONS, type UrlRejection } from './urls';
+
+/**
+ * Everything users read, in one place. Plain text (no parse mode), so nothing a
+ * title or URL contains can break the formatting.
+ */
+
+export function humanSize(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return 'unknown size';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** Keeps a reply readable when someone pastes a monster link. */
+export function shortUrl(url: string, max = 120): string {
+  return url.length <= max ? url : `${url.slice(0, max - 1)}…`;
+}
+
+export const HELP_TEXT = [
+  'Send me one or more links (http or https) and I will download them to the server.',
+  'You get a reply listing what was queued, then one message per link when its file is on disk or when it failed.',
+  'Links to the same video (even in different forms, like youtu.be and youtube.com) are downloaded once; everyone who asked is told when it is done.',
+  '',
+  'Commands:',
+  '/start, /help - this message',
+].join('\n');
+
+export const NOT_ALLOWED_TEXT = 'Sorry, this bot is private. Ask its owner to add your Telegram user ID.';
+export const NO_LINKS_TEXT = 'I found no links in that message. Send me http:// or https:// links to download.';
+
+export function internalErrorText(correlationId: string): string {
+  return `Something went wrong on our side. Please try again later. (ref: ${correlationId})`;
+}
+
+export interface IntakeReport {
+  queued: string[];
+  joined: string[];
+  alreadyDone: Array<{ url: string; file: DownloadedFile }>;
+  duplicates: string[];
+  rejected: Array<{ input: string; reason: UrlRejection | 'too_many' }>;
+  failed: string[];
+  correlationId: string;
+}
+
+function section(title: string, lines: string[]): string[] {
+  return lines.length === 0 ? [] : ['', title, ...lines.map((l) => `• ${l}`)];
+}
+
+/** The immediate answer to a message with links: what happens to each one, and why. */
+export function intakeReplyText(r: IntakeReport): string {
+  const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const lines = [
+    ...section(`Queued ${count(r.queued.length, 'download')}:`, r.queued.map((u) => shortUrl(u))),
+    ...section('Already downloading (you will be told when it finishes):', r.joined.map((u) => shortUrl(u))),
+    ...section(
+      'Already downloaded:',
+      r.alreadyDone.map(({ url, file }) => `${file.title} (${humanSize(file.sizeBytes)}) - ${file.filePath} [${shortUrl(url, 60)}]`),
+    ),
+    ...section('Repeated in this message (counted once):', r.duplicates.map((u) => shortUrl(u))),
+    ...section(
+      'Not accepted:',
+      r.rejected.map(({ input, reason }) =>
+        reason === 'too_many' ? `${shortUrl(input, 60)} - too many links in one message` : `${shortUrl(input, 60)} - ${REJECTION_REASONS[reason]}`,
+      ),
+    ),
+    ...section(`Could not be queued right now, please send again later (ref: ${r.correlationId}):`, r.failed.map((u) => shortUrl(u))),
+  ];
+  return lines.join('\n').trim();
+}
+
+export function completedText(url: string, file: DownloadedFile): string {
+  return ['✅ Downloaded', file.title, `Size: ${humanSize(file.sizeBytes)}`, `Saved as: ${file.filePath}`, `Link: ${shortUrl(url)}`].join('\n');
+}
+
+export function failedText(url: string, reason: string): string {
+  return ['❌ Download failed', `Link: ${shortUrl(url)}`, `Reason: ${reason}`].join('\n');
+}

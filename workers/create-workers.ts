@@ -1,0 +1,51 @@
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createDownloadQueueActivities, createLightActivities, type ActivityDeps } from '../activities';
+import type { Config } from '../lib/config';
+
+export interface WorkerSet {
+  /** Runs both workers until `shutdown()` is called or one of them fails. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+/**
+ * Two workers on one connection: the main task queue hosts workflows and quick
+ * activities; the download task queue hosts disk checks and downloads, bounded
+ * by MAX_CONCURRENT so heavy work never starves the light work.
+ */
+export async function createWorkers(
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TASK_QUEUE' | 'DOWNLOAD_TASK_QUEUE' | 'MAX_CONCURRENT'>,
+  deps: ActivityDeps,
+  options: { workflowBundle?: WorkflowBundle } = {},
+): Promise<WorkerSet> {
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const workflows = options.workflowBundle
+    ? { workflowBundle: options.workflowBundle }
+    : { workflowsPath: require.resolve('../workflows') };
+  const main = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TASK_QUEUE,
+    ...workflows,
+    activities: createLightActivities(deps),
+  });
+  const downloads = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.DOWNLOAD_TASK_QUEUE,
+    activities: createDownloadQueueActivities(deps),
+    maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT,
+  });
+  return {
+    async run() {
+      try {
+        await Promise.all([main.run(), downloads.run()]);
+      } finally {
+        await connection.close();
+      }
+    },
+    shutdown() {
+      for (const w of [main, downloads]) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  TimeoutFailure,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { DownloadQueueActivities, LightActivities } from '../activities';
+import { ERROR_KINDS, isErrorKind } from '../lib/download-errors';
+import type { DownloadState } from '../lib/download-state';
+import {
+  progressQuery,
+  searchAttributes,
+  subscribeSignal,
+  type DownloadInput,
+  type DownloadOutcome,
+  type DownloadPolicy,
+  type Subscriber,
+} from './definitions';
+
+/** How many times a disk that filled up mid-download sends us back to wait for space. */
+const MAX_DISK_FULL_ROUNDS = 20;
+
+function activitiesFor(policy: DownloadPolicy) {
+  // Database writes retry until PostgreSQL is back: nothing accepted is lost.
+  const records = proxyActivities<LightActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  });
+  const notifier = proxyActivities<LightActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12 },
+  });
+  // Low disk fails the check retryably; Temporal re-runs it on a long interval
+  // until space frees up or the wait limit passes.
+  const disk = proxyActivities<DownloadQueueActivities>({
+    taskQueue: policy.downloadTaskQueue,
+    startToCloseTimeout: '1 minute',
+    scheduleToCloseTimeout: policy.diskWaitHours * 3_600_000,
+    retry: {
+      initialInterval: policy.diskRecheckSeconds * 1000,
+      backoffCoefficient: 2,
+      maximumInterval: policy.diskRecheckSeconds * 10_000,
+    },
+  });
+  const downloader = proxyActivities<DownloadQueueActivities>({
+    taskQueue: policy.downloadTaskQueue,
+    startToCloseTimeout: policy.downloadTimeoutMinutes * 60_000,
+    heartbeatTimeout: policy.heartbeatTimeoutSeconds * 1000,
+    retry: {
+      initialInterval: policy.retryBaseSeconds * 1000,
+      backoffCoefficient: 2,
+      maximumInterval: Math.max(policy.retryMaxSeconds, policy.retryBaseSeconds) * 1000,
+      maximumAttempts: policy.maxRetries + 1,
+      // A full disk goes back to the disk check instead of spending attempts.
+      nonRetryableErrorTypes: ['DiskFull'],
+    },
+  });
+  return { records, notifier, disk, downloader };
+}
+
+/** Turns an activity failure into the reason users and the record see. */
+function describeFailure(err: unknown, step: 'disk' | 'download', policy: DownloadPolicy): { errorKind: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof TimeoutFailure) {
+    return step === 'disk'
+      ? { errorKind: 'DiskFull', message: `the download disk stayed full for ${policy.diskWaitHours} hours` }
+      : { errorKind: 'Timeout', message: 'the download stopped making progress or took too long' };
+  }
+  if (cause instanceof ApplicationFailure && isErrorKind(cause.type)) {
+    return { errorKind: cause.type, message: ERROR_KINDS[cause.type].message };
+  }
+  return { errorKind: 'Unknown', message: ERROR_KINDS.Unknown.message };
+}
+
+/**
+ * One download, from request to notification: dedup, wait for disk space,
+ * download (Temporal retries with backoff), record the result, tell everyone
+ * who asked. More requests for the same content join through `subscribe`.
+ */
+export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOutcome> {
+  const { records, notifier, disk, downloader } = activitiesFor(input.policy);
+  const subscribers: Subscriber[] = [];
+  const unnotified: Subscriber[] = [];
+  let state: DownloadState = 'queued';
+
+  const setState = (next: DownloadState) => {
+    state = next;
+    upsertSearchAttributes([{ key: searchAttributes.DownloadState, value: next }]);
+  };
+
+  setHandler(subscribeSignal, (subscriber) => {
+    if (subscribers.some((s) => s.chatId === subscriber.chatId && s.messageId === subscriber.messageId)) return;
+    subscribers.push(subscriber);
+    unnotified.push(subscriber);
+    const requestedBy = [...new Set(subscribers.map((s) => String(s.userId)))];
+    upsertSearchAttributes([{ key: searchAttributes.RequestedBy, value: requestedBy }]);
+  });
+  setHandler(progressQuery, () => ({ state, subscribers: subscribers.length }));
+
+  let outcome: DownloadOutcome;
+  let cancelled: unknown = null;
+  try {
+    const onDisk = await records.dedup(input, [...subscribers]);
+    outcome = onDisk ? { status: 'completed', fromCache: true, ...onDisk } : await downloadWhenSpace();
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    cancelled = err;
+    outcome = { status: 'failed', errorKind: 'Cancelled', message: 'the download was cancelled' };
+  }
+  setState(outcome.status === 'completed' ? 'completed' : 'failed');
+
+  // Recording and telling people must happen even when the workflow was cancelled.
+  await CancellationScope.nonCancellable(async () => {
+    await records.recordResult(input, outcome, [...subscribers]);
+    let recorded = subscribers.length;
+    // Subscribers can arrive while we notify; keep going until none is left.
+    while (unnotified.length > 0) {
+      const batch = unnotified.splice(0);
+      await Promise.all(
+        batch.map((s) =>
+          notifier.notify(s, input.url, outcome).catch((err) => {
+            log.warn('could not notify a subscriber', { chatId: s.chatId, error: String(err) });
+          }),
+        ),
+      );
+      if (subscribers.length > recorded) {
+        await records.recordResult(input, outcome, subscribers.slice(recorded));
+        recorded = subscribers.length;
+      }
+    }
+  });
+  if (cancelled) throw cancelled;
+  return outcome;
+
+  async function downloadWhenSpace(): Promise<DownloadOutcome> {
+    for (let round = 1; ; round++) {
+      try {
+        await disk.checkDiskSpace(input);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        return { status: 'failed', ...describeFailure(err, 'disk', input.policy) };
+      }
+      setState('downloading');
+      try {
+        const file = await downloader.download(input);
+        return { status: 'completed', fromCache: false, ...file };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const failure = describeFailure(err, 'download', input.policy);
+        if (failure.errorKind === 'DiskFull' && round < MAX_DISK_FULL_ROUNDS) {
+          log.warn('disk filled up during the download; waiting for space', { round });
+          setState('waiting_for_disk');
+          continue;
+        }
+        return { status: 'failed', ...failure };
+      }
+    }
+  }
+}

@@ -1,0 +1,2 @@
+// The worker's workflow bundle entry: every workflow type lives here.
+export { downloadWorkflow } from './download';

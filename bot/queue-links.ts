@@ -1,4 +1,4 @@
-import { WorkflowIdReusePolicy } from '@temporalio/client';
+import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { findCompletedOnDisk } from '../lib/completed-downloads';
 import type { DownloadMode } from '../lib/download-state';
 import type { IntakeReport } from '../lib/messages';
@@ -85,7 +85,7 @@ export async function queueLinks(deps: BotDeps, request: LinkRequest): Promise<I
     }
     try {
       const running = await isRunning(deps, workflowId);
-      await startOrJoin(deps, { contentKey, url, mode: request.mode, correlationId: request.correlationId }, subscriber);
+      await startOrJoinDownload(deps.temporal, settings, { contentKey, url, mode: request.mode, correlationId: request.correlationId }, subscriber);
       (running ? report.joined : report.queued).push(url.original);
       log.info({ url: url.normalized, joined: running }, running ? 'joined running download' : 'download queued');
     } catch (err) {
@@ -105,8 +105,13 @@ async function isRunning(deps: BotDeps, workflowId: string): Promise<boolean> {
   }
 }
 
-async function startOrJoin(
-  deps: BotDeps,
+/**
+ * Starts the content-addressed download workflow, or adds `subscriber` to the
+ * one already running for the same content.
+ */
+export async function startOrJoinDownload(
+  temporal: Client,
+  settings: BotSettings,
   what: { contentKey: string; url: MediaUrl; mode: DownloadMode; correlationId: string },
   subscriber: Subscriber,
 ): Promise<void> {
@@ -118,14 +123,14 @@ async function startOrJoin(
     videoId: what.url.videoId,
     mode: what.mode,
     correlationId: what.correlationId,
-    policy: downloadPolicy(deps.settings),
+    policy: downloadPolicy(settings),
   };
   // Signal-with-start: a running download gains a subscriber (one yt-dlp, everyone
   // told); otherwise a new run starts. ALLOW_DUPLICATE lets a finished download run
   // again when its file was deleted; the workflow's dedup step answers the rest.
-  await deps.temporal.workflow.signalWithStart<typeof downloadWorkflow, [Subscriber]>(DOWNLOAD_WORKFLOW_TYPE, {
+  await temporal.workflow.signalWithStart<typeof downloadWorkflow, [Subscriber]>(DOWNLOAD_WORKFLOW_TYPE, {
     workflowId: downloadWorkflowId(what.contentKey),
-    taskQueue: deps.settings.TASK_QUEUE,
+    taskQueue: settings.TASK_QUEUE,
     args: [input],
     signal: subscribeSignal,
     signalArgs: [subscriber],

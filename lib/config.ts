@@ -128,18 +128,21 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     if (value) cleaned[key] = value;
   }
   const result = configSchema.safeParse(cleaned);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const name = issue.path.join('.') || '(environment)';
-      const message = issue.code === 'invalid_type' && cleaned[name] === undefined ? 'is required' : issue.message;
-      return `${name} ${message}`;
-    });
-    throw new ConfigError(problems);
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        const name = issue.path.join('.') || '(environment)';
+        const message = issue.code === 'invalid_type' && cleaned[name] === undefined ? 'is required' : issue.message;
+        return `${name} ${message}`;
+      });
+  // Checked even when other variables are wrong, so that one run reports every problem.
+  const taskQueue = configSchema.shape.TASK_QUEUE.safeParse(cleaned.TASK_QUEUE);
+  const downloadTaskQueue = configSchema.shape.DOWNLOAD_TASK_QUEUE.safeParse(cleaned.DOWNLOAD_TASK_QUEUE);
+  if (taskQueue.success && downloadTaskQueue.success && taskQueue.data === downloadTaskQueue.data) {
+    problems.push('DOWNLOAD_TASK_QUEUE must differ from TASK_QUEUE so downloads cannot starve light work');
   }
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const config = result.data;
-  if (config.TASK_QUEUE === config.DOWNLOAD_TASK_QUEUE) {
-    throw new ConfigError(['DOWNLOAD_TASK_QUEUE must differ from TASK_QUEUE so downloads cannot starve light work']);
-  }
   return { ...config, DOWNLOAD_DIR: path.resolve(cwd, config.DOWNLOAD_DIR) };
 }
 

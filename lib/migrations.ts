@@ -21,13 +21,19 @@ type EngineModule = typeof import('@prisma/schema-engine-wasm');
 // The engine package is ESM; a real dynamic import keeps the CommonJS build from turning it into require().
 const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<EngineModule & Record<string, unknown>>;
 
+interface WasmApi {
+  instantiate(bytes: Buffer, imports: Record<string, unknown>): Promise<{ instance: { exports: Record<string, unknown> } }>;
+}
+
 let enginePromise: Promise<EngineModule> | undefined;
 
 async function loadEngine(): Promise<EngineModule> {
   const dir = path.dirname(require.resolve('@prisma/schema-engine-wasm'));
   const glue = await importEsm(pathToFileURL(path.join(dir, 'schema_engine_bg.js')).href);
   const bytes = fs.readFileSync(path.join(dir, 'schema_engine_bg.wasm'));
-  const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': glue as unknown as WebAssembly.ModuleImports });
+  // Node has WebAssembly built in; its types live in the DOM lib, which this project does not load.
+  const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+  const { instance } = await wasm.instantiate(bytes, { './schema_engine_bg.js': glue });
   (glue.__wbg_set_wasm as (wasm: unknown) => void)(instance.exports);
   (instance.exports.__wbindgen_start as () => void)();
   return glue;

@@ -175,7 +175,7 @@ const YOUTUBE_ID = /^[A-Za-z0-9_-]{11}$/;
 
 /** Reads the platform's own video ID from the URL shape, without any network call. */
 export function extractVideoId(url: URL): VideoIdMatch | null {
-  const host = url.hostname.toLowerCase().replace(/^(www|m|mobile)\./, '');
+  const host = url.hostname.toLowerCase().replace(/\.$/, '').replace(/^(www|m|mobile)\./, '');
   const segments = url.pathname.split('/').filter(Boolean);
   const first = segments[0] ?? '';
 

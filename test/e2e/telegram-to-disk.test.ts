@@ -1,0 +1,165 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
+import { downloadWorkflowId } from '../../workflows/definitions';
+import type { RecordedCall } from '../support/fake-bot-api';
+import { ADMIN_ID, BOT_TOKEN, OTHER_ADMIN_ID, STRANGER_ID, startStack, type Stack } from '../support/stack';
+import { textMessage } from '../support/telegram-updates';
+
+/**
+ * A Telegram message to a file on disk, through the real bot, Temporal, the real
+ * worker and yt-dlp, PostgreSQL, and a media server; only Telegram is faked.
+ */
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+function contentKey(url: string): string {
+  const parsed = parseMediaUrl(url);
+  if (!parsed.ok) throw new Error(`bad url ${url}`);
+  return contentKeyFor(parsed.url, 'video');
+}
+
+/** The message sent to `chatId` as a reply to `messageId` whose text matches. */
+function replyTo(chatId: number, messageId: number, pattern: RegExp) {
+  return (call: RecordedCall) =>
+    call.method === 'sendMessage' &&
+    Number(call.payload.chat_id) === chatId &&
+    (call.payload.reply_parameters as { message_id?: number } | undefined)?.message_id === messageId &&
+    pattern.test(String(call.payload.text));
+}
+
+test('an admin sends a link: an immediate reply, then the file on disk and a completion message', async () => {
+  const url = stack.media.route('/videos/first.mp4');
+  const update = textMessage({ userId: ADMIN_ID, text: `please get ${url} thanks` });
+  stack.telegram.pushUpdate(update);
+  const messageId = update.message.message_id;
+
+  const ack = await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Queued 1 download/), 30_000, 'the intake reply');
+  expect(String(ack.payload.text)).toContain(url);
+
+  const done = await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Downloaded/), 60_000, 'the completion message');
+  const text = String(done.payload.text);
+  const savedAs = /Saved as: (.+)/.exec(text)?.[1];
+  expect(savedAs).toBeDefined();
+  expect(path.isAbsolute(savedAs!)).toBe(false);
+  const file = path.join(stack.config.DOWNLOAD_DIR, savedAs!);
+  expect(fs.statSync(file).size).toBe(stack.media.clipSize);
+  expect(path.basename(file)).toMatch(/^first-[0-9a-f]{12}\.mp4$/);
+  expect(text).toContain('first');
+  expect(text).toMatch(/Size: \d+(\.\d)? KB/);
+
+  const row = await stack.database.db.download.findUniqueOrThrow({ where: { contentKey: contentKey(url) }, include: { requests: true } });
+  expect(row).toMatchObject({ state: 'completed', filePath: savedAs, attempts: 1, platform: 'generic', workflowId: downloadWorkflowId(contentKey(url)) });
+  expect(Number(row.sizeBytes)).toBe(stack.media.clipSize);
+  expect(row.requests.map((r) => [Number(r.userId), r.messageId])).toEqual([[ADMIN_ID, messageId]]);
+
+  // One correlation ID runs from the bot's first line to the last notification.
+  const entries = stack.logs.entries();
+  const queued = entries.find((e) => e.msg === 'download queued' && e.workflowId === row.workflowId);
+  const notified = entries.find((e) => e.msg === 'subscriber notified' && e.workflowId === row.workflowId);
+  expect(queued?.correlationId).toEqual(expect.any(String));
+  expect(notified?.correlationId).toBe(queued?.correlationId);
+  const received = entries.find((e) => e.msg === 'update received' && e.correlationId === queued?.correlationId);
+  expect(received).toBeDefined();
+  // The bot token never reaches a log line.
+  expect(stack.logs.lines.join('')).not.toContain(BOT_TOKEN);
+});
+
+test('a user who is not an admin is refused and nothing is downloaded', async () => {
+  const url = stack.media.route('/videos/private.mp4');
+  const update = textMessage({ userId: STRANGER_ID, text: url });
+  stack.telegram.pushUpdate(update);
+
+  await stack.telegram.waitForCall((c) => c.method === 'sendMessage' && Number(c.payload.chat_id) === STRANGER_ID, 30_000, 'the refusal');
+  expect(stack.telegram.sentTo(STRANGER_ID)).toEqual(['Sorry, this bot is private. Ask its owner to add your Telegram user ID.']);
+  expect(await stack.database.db.download.count({ where: { contentKey: contentKey(url) } })).toBe(0);
+  await expect(stack.client.workflow.getHandle(downloadWorkflowId(contentKey(url))).describe()).rejects.toThrow(/not found/i);
+  expect(stack.media.count('/videos/private.mp4')).toBe(0);
+});
+
+test('a link that answers 404 fails after one attempt with a plain-words message', async () => {
+  const url = stack.media.route('/videos/gone.mp4', { status: 404 });
+  const update = textMessage({ userId: ADMIN_ID, text: url });
+  stack.telegram.pushUpdate(update);
+
+  const failed = await stack.telegram.waitForCall(replyTo(ADMIN_ID, update.message.message_id, /Download failed/), 60_000, 'the failure message');
+  expect(String(failed.payload.text)).toContain('Reason: the page or file does not exist (HTTP 404/410)');
+  expect(String(failed.payload.text)).not.toMatch(/Traceback|ERROR:|yt-dlp/);
+  expect(stack.media.count('/videos/gone.mp4')).toBe(1);
+  const row = await stack.database.db.download.findUniqueOrThrow({ where: { contentKey: contentKey(url) } });
+  expect(row).toMatchObject({ state: 'failed', errorKind: 'NotFound', attempts: 1 });
+});
+
+test('a server that fails twice and then works is downloaded on the third attempt', async () => {
+  const url = stack.media.route('/videos/flaky.mp4', { failFirst: 2, failStatus: 503 });
+  const update = textMessage({ userId: ADMIN_ID, text: url });
+  stack.telegram.pushUpdate(update);
+
+  await stack.telegram.waitForCall(replyTo(ADMIN_ID, update.message.message_id, /Downloaded/), 60_000, 'the completion message');
+  const row = await stack.database.db.download.findUniqueOrThrow({ where: { contentKey: contentKey(url) } });
+  expect(row).toMatchObject({ state: 'completed', attempts: 3 });
+  // Two failed page requests, then the page and the file on the third attempt.
+  expect(stack.media.count('/videos/flaky.mp4')).toBe(4);
+});
+
+test('the same link from two users is downloaded once and both are told', async () => {
+  const url = stack.media.route('/videos/shared.mp4', { delayMs: 1_500 });
+  const first = textMessage({ userId: ADMIN_ID, text: url });
+  const second = textMessage({ userId: OTHER_ADMIN_ID, text: `${url}?utm_source=chat` });
+  stack.telegram.pushUpdate(first);
+  await stack.telegram.waitForCall(replyTo(ADMIN_ID, first.message.message_id, /Queued 1 download/), 30_000, 'the first intake reply');
+  stack.telegram.pushUpdate(second);
+  const joined = await stack.telegram.waitForCall(replyTo(OTHER_ADMIN_ID, second.message.message_id, /Already downloading/), 30_000, 'the second intake reply');
+  expect(String(joined.payload.text)).toContain('utm_source=chat');
+
+  await stack.telegram.waitForCall(replyTo(ADMIN_ID, first.message.message_id, /Downloaded/), 60_000, 'the first completion');
+  await stack.telegram.waitForCall(replyTo(OTHER_ADMIN_ID, second.message.message_id, /Downloaded/), 60_000, 'the second completion');
+  // One yt-dlp run: one page request and one file request.
+  expect(stack.media.count('/videos/shared.mp4')).toBe(2);
+  const row = await stack.database.db.download.findUniqueOrThrow({ where: { contentKey: contentKey(url) }, include: { requests: true } });
+  expect(row.requests.map((r) => Number(r.userId)).sort()).toEqual([ADMIN_ID, OTHER_ADMIN_ID]);
+});
+
+test('a link already downloaded and still on disk is answered at once without downloading again', async () => {
+  const url = stack.media.route('/videos/again.mp4');
+  const first = textMessage({ userId: ADMIN_ID, text: url });
+  stack.telegram.pushUpdate(first);
+  await stack.telegram.waitForCall(replyTo(ADMIN_ID, first.message.message_id, /Downloaded/), 60_000, 'the first completion');
+  const requestsBefore = stack.media.count('/videos/again.mp4');
+
+  const second = textMessage({ userId: OTHER_ADMIN_ID, text: url });
+  stack.telegram.pushUpdate(second);
+  const answer = await stack.telegram.waitForCall(replyTo(OTHER_ADMIN_ID, second.message.message_id, /Already downloaded/), 30_000, 'the answer');
+  expect(String(answer.payload.text)).toMatch(/again-[0-9a-f]{12}\.mp4/);
+  expect(stack.media.count('/videos/again.mp4')).toBe(requestsBefore);
+});
+
+test('bad links are refused with their reasons and nothing is queued', async () => {
+  const update = textMessage({ userId: ADMIN_ID, text: 'ftp://example.com/a.mp4 -https://example.com/b https://user:pw@example.com/c.mp4' });
+  stack.telegram.pushUpdate(update);
+  const reply = await stack.telegram.waitForCall(replyTo(ADMIN_ID, update.message.message_id, /Not accepted/), 30_000, 'the refusal');
+  const text = String(reply.payload.text);
+  expect(text).toContain('only http:// and https:// links are supported');
+  expect(text).toContain('links must not start with "-"');
+  expect(text).toContain('links with a user name or password are not accepted');
+  expect(text).not.toContain('Queued');
+});
+
+test('/start explains how to use the bot', async () => {
+  const update = textMessage({ userId: ADMIN_ID, text: '/start' });
+  stack.telegram.pushUpdate(update);
+  const help = await stack.telegram.waitForCall(
+    (c) => c.method === 'sendMessage' && Number(c.payload.chat_id) === ADMIN_ID && /Send me one or more links/.test(String(c.payload.text)),
+    30_000,
+    'the help text',
+  );
+  expect(String(help.payload.text)).toContain('/start');
+});

@@ -1,0 +1,317 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Client, Connection } from '@temporalio/client';
+import { createDiskActivities } from '../../activities/disk';
+import type { ActivityDeps } from '../../activities';
+import { startOrJoinDownload, type LinkRequest } from '../../bot/queue-links';
+import type { BotSettings } from '../../bot/context';
+import { createLogger } from '../../lib/logger';
+import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
+import { downloadWorkflowId, searchAttributes, type DownloadedFile, type DownloadInput, type DownloadOutcome, type Subscriber } from '../../workflows/definitions';
+import { startTemporal, type TestTemporal } from '../support/temporal-server';
+import { startTestWorkers, workflowBundle, type TestWorkers } from '../support/test-workers';
+
+/**
+ * The download workflow on a real Temporal dev server. Activities are stand-ins
+ * that script each scenario (the disk check is the real one, fed fake free-space
+ * readings); the retry timing, signals and history are Temporal's own.
+ */
+
+let temporal: TestTemporal;
+let client: Client;
+const silent = createLogger({ level: 'silent' });
+
+beforeAll(async () => {
+  [temporal] = await Promise.all([startTemporal(), workflowBundle()]);
+  client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: temporal.namespace });
+});
+
+afterAll(async () => {
+  await client?.connection.close();
+  await temporal?.stop();
+});
+
+const FILE: DownloadedFile = { title: 'Test clip', filePath: 'test-clip.mp4', sizeBytes: 1234 };
+
+function settingsFor(workers: TestWorkers, overrides: Partial<BotSettings> = {}): BotSettings {
+  return {
+    ADMIN_IDS: [1],
+    TASK_QUEUE: workers.taskQueue,
+    DOWNLOAD_TASK_QUEUE: workers.downloadTaskQueue,
+    DOWNLOAD_DIR: os.tmpdir(),
+    MAX_URLS_PER_MESSAGE: 50,
+    MAX_URL_LENGTH: 2048,
+    MAX_RETRIES: 5,
+    RETRY_BASE_SECONDS: 0.5,
+    RETRY_MAX_SECONDS: 30,
+    DISK_RECHECK_SECONDS: 0.2,
+    DISK_WAIT_HOURS: 1,
+    DOWNLOAD_TIMEOUT_MINUTES: 5,
+    HEARTBEAT_TIMEOUT_SECONDS: 30,
+    ...overrides,
+  };
+}
+
+/** Records what the light activities were asked to do. */
+function lightStubs() {
+  const notified: Array<{ subscriber: Subscriber; outcome: DownloadOutcome }> = [];
+  const recorded: DownloadOutcome[] = [];
+  return {
+    notified,
+    recorded,
+    activities: {
+      async dedup(): Promise<DownloadedFile | null> {
+        return null;
+      },
+      async recordResult(_input: DownloadInput, outcome: DownloadOutcome): Promise<void> {
+        recorded.push(outcome);
+      },
+      async notify(subscriber: Subscriber, _url: string, outcome: DownloadOutcome): Promise<void> {
+        notified.push({ subscriber, outcome });
+      },
+    },
+  };
+}
+
+const passingDisk = { async checkDiskSpace(): Promise<void> {} };
+
+let nextMessageId = 1;
+function request(userId: number, url = 'https://example.com/video.mp4'): { what: Parameters<typeof startOrJoinDownload>[2]; subscriber: Subscriber } {
+  const parsed = parseMediaUrl(url);
+  if (!parsed.ok) throw new Error('bad test url');
+  const correlationId = `test-${userId}-${nextMessageId}`;
+  return {
+    what: { contentKey: contentKeyFor(parsed.url, 'video'), url: parsed.url, mode: 'video' as LinkRequest['mode'], correlationId },
+    subscriber: { chatId: userId, userId, messageId: nextMessageId++, correlationId },
+  };
+}
+
+async function result(contentKey: string): Promise<DownloadOutcome> {
+  return client.workflow.getHandle(downloadWorkflowId(contentKey)).result();
+}
+
+test('a transient failure is retried with growing waits until the download succeeds', async () => {
+  const light = lightStubs();
+  const attemptsAt: number[] = [];
+  const workers = await startTestWorkers({
+    address: temporal.address,
+    namespace: temporal.namespace,
+    light: light.activities,
+    downloads: {
+      ...passingDisk,
+      async download(): Promise<DownloadedFile> {
+        attemptsAt.push(Date.now());
+        if (Context.current().info.attempt < 4) throw ApplicationFailure.retryable('the site kept answering with server errors', 'ServerError');
+        return FILE;
+      },
+    },
+  });
+  try {
+    const { what, subscriber } = request(101, 'https://example.com/retry.mp4');
+    await startOrJoinDownload(client, settingsFor(workers), what, subscriber);
+    const outcome = await result(what.contentKey);
+
+    expect(outcome).toMatchObject({ status: 'completed', filePath: FILE.filePath });
+    expect(attemptsAt).toHaveLength(4);
+    const waits = attemptsAt.slice(1).map((t, i) => t - attemptsAt[i]!);
+    // Base 0.5 s doubling: about 0.5, 1 and 2 seconds between attempts.
+    expect(waits[0]).toBeGreaterThanOrEqual(400);
+    expect(waits[1]).toBeGreaterThan(waits[0]!);
+    expect(waits[2]).toBeGreaterThan(waits[1]!);
+    expect(light.notified).toHaveLength(1);
+    expect(light.notified[0]!.outcome.status).toBe('completed');
+  } finally {
+    await workers.stop();
+  }
+});
+
+test('a download that keeps failing transiently stops after MAX_RETRIES retries and reports why', async () => {
+  const light = lightStubs();
+  let attempts = 0;
+  const workers = await startTestWorkers({
+    address: temporal.address,
+    namespace: temporal.namespace,
+    light: light.activities,
+    downloads: {
+      ...passingDisk,
+      async download(): Promise<DownloadedFile> {
+        attempts += 1;
+        throw ApplicationFailure.retryable('the site could not be reached', 'Network');
+      },
+    },
+  });
+  try {
+    const { what, subscriber } = request(102, 'https://example.com/down.mp4');
+    await startOrJoinDownload(client, settingsFor(workers, { MAX_RETRIES: 2, RETRY_BASE_SECONDS: 0.2 }), what, subscriber);
+    const outcome = await result(what.contentKey);
+
+    expect(attempts).toBe(3);
+    expect(outcome).toEqual({ status: 'failed', errorKind: 'Network', message: 'the site could not be reached (network error or timeout)' });
+    expect(light.recorded).toEqual([outcome]);
+    expect(light.notified.map((n) => n.outcome)).toEqual([outcome]);
+  } finally {
+    await workers.stop();
+  }
+});
+
+test('a permanent failure fails after one attempt', async () => {
+  const light = lightStubs();
+  let attempts = 0;
+  const workers = await startTestWorkers({
+    address: temporal.address,
+    namespace: temporal.namespace,
+    light: light.activities,
+    downloads: {
+      ...passingDisk,
+      async download(): Promise<DownloadedFile> {
+        attempts += 1;
+        throw ApplicationFailure.nonRetryable('the page or file does not exist (HTTP 404/410)', 'NotFound');
+      },
+    },
+  });
+  try {
+    const { what, subscriber } = request(103, 'https://example.com/missing.mp4');
+    await startOrJoinDownload(client, settingsFor(workers), what, subscriber);
+    const outcome = await result(what.contentKey);
+
+    expect(attempts).toBe(1);
+    expect(outcome).toMatchObject({ status: 'failed', errorKind: 'NotFound' });
+    expect(light.notified).toHaveLength(1);
+  } finally {
+    await workers.stop();
+  }
+});
+
+test('a second request for the same content joins the running download: one download, two notifications', async () => {
+  const light = lightStubs();
+  let downloads = 0;
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let started!: () => void;
+  const running = new Promise<void>((r) => (started = r));
+  const workers = await startTestWorkers({
+    address: temporal.address,
+    namespace: temporal.namespace,
+    light: light.activities,
+    downloads: {
+      ...passingDisk,
+      async download(): Promise<DownloadedFile> {
+        downloads += 1;
+        started();
+        await released;
+        return FILE;
+      },
+    },
+  });
+  try {
+    const settings = settingsFor(workers);
+    const first = request(201, 'https://youtu.be/dQw4w9WgXcQ?si=abc');
+    const second = request(202, 'https://www.youtube.com/watch?v=dQw4w9WgXcQ&feature=share');
+    expect(second.what.contentKey).toBe(first.what.contentKey);
+
+    await startOrJoinDownload(client, settings, first.what, first.subscriber);
+    await running;
+    await startOrJoinDownload(client, settings, second.what, second.subscriber);
+    // The signal is in the history before the download is allowed to finish.
+    const handle = client.workflow.getHandle(downloadWorkflowId(first.what.contentKey));
+    for (let i = 0; i < 100 && (await handle.query<{ subscribers: number }>('progress')).subscribers < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    release();
+    const outcome = await result(first.what.contentKey);
+
+    expect(outcome.status).toBe('completed');
+    expect(downloads).toBe(1);
+    expect(light.notified.map((n) => n.subscriber.chatId).sort()).toEqual([201, 202]);
+    const description = await handle.describe();
+    expect(description.typedSearchAttributes.get(searchAttributes.RequestedBy)).toEqual(['201', '202']);
+  } finally {
+    release();
+    await workers.stop();
+  }
+});
+
+test('with the disk low the download waits, then proceeds once space frees up', async () => {
+  const light = lightStubs();
+  const readings = [0, 0, 5 * 1024 ** 3];
+  const diskChecks: number[] = [];
+  const stateWrites: string[] = [];
+  const downloadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-disk-'));
+  const deps = {
+    logger: silent,
+    downloadDir,
+    minDiskSpaceGb: 1,
+    freeBytes: async () => {
+      diskChecks.push(Date.now());
+      return readings.shift() ?? 5 * 1024 ** 3;
+    },
+    db: {
+      download: {
+        updateMany: async (args: { data: { state: string } }) => {
+          stateWrites.push(args.data.state);
+          return { count: 1 };
+        },
+      },
+    },
+  } as unknown as ActivityDeps;
+  let downloadedAfterChecks = -1;
+  const workers = await startTestWorkers({
+    address: temporal.address,
+    namespace: temporal.namespace,
+    light: light.activities,
+    downloads: {
+      ...createDiskActivities(deps),
+      async download(): Promise<DownloadedFile> {
+        downloadedAfterChecks = diskChecks.length;
+        return FILE;
+      },
+    },
+  });
+  try {
+    const { what, subscriber } = request(104, 'https://example.com/big.mp4');
+    await startOrJoinDownload(client, settingsFor(workers), what, subscriber);
+    const outcome = await result(what.contentKey);
+
+    expect(outcome.status).toBe('completed');
+    expect(diskChecks).toHaveLength(3);
+    expect(downloadedAfterChecks).toBe(3);
+    expect(stateWrites).toEqual(['waiting_for_disk', 'waiting_for_disk']);
+  } finally {
+    await workers.stop();
+    fs.rmSync(downloadDir, { recursive: true, force: true });
+  }
+});
+
+test('a disk that fills up during a download sends it back to wait for space, then it resumes', async () => {
+  const light = lightStubs();
+  let diskChecks = 0;
+  let attempts = 0;
+  const workers = await startTestWorkers({
+    address: temporal.address,
+    namespace: temporal.namespace,
+    light: light.activities,
+    downloads: {
+      async checkDiskSpace(): Promise<void> {
+        diskChecks += 1;
+      },
+      async download(): Promise<DownloadedFile> {
+        attempts += 1;
+        if (attempts === 1) throw ApplicationFailure.retryable('the download disk is full', 'DiskFull');
+        return FILE;
+      },
+    },
+  });
+  try {
+    const { what, subscriber } = request(105, 'https://example.com/fills-disk.mp4');
+    await startOrJoinDownload(client, settingsFor(workers), what, subscriber);
+    const outcome = await result(what.contentKey);
+
+    expect(outcome.status).toBe('completed');
+    expect(attempts).toBe(2);
+    expect(diskChecks).toBe(2);
+  } finally {
+    await workers.stop();
+  }
+});

@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Makes a short real video with ffmpeg (test pattern + tone), so no binary is committed. */
+export async function generateClip(dir: string, name = 'clip.mp4', seconds = 2): Promise<string> {
+  const file = path.join(dir, name);
+  await run('ffmpeg', [
+    '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc=duration=${seconds}:size=160x120:rate=15`,
+    '-f', 'lavfi', '-i', `sine=duration=${seconds}`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', file,
+  ]);
+  return file;
+}
+
+export interface MediaRoute {
+  /** Fail this many requests with `failStatus` before serving the file. */
+  failFirst?: number;
+  failStatus?: number;
+  status?: number;
+  file?: string;
+  /** Hold each response this long (ms) so a download stays running for a while. */
+  delayMs?: number;
+}
+
+/**
+ * An HTTP server on loopback serving generated media. Routes can fail a given
+ * number of times first, answer 404, or be slow; every request is counted.
+ */
+export class MediaServer {
+  readonly requests = new Map<string, number>();
+  private server?: http.Server;
+  private readonly routes = new Map<string, MediaRoute>();
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-media-'));
+  private clip = '';
+
+  async start(): Promise<void> {
+    this.clip = await generateClip(this.dir);
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  async stop(): Promise<void> {
+    if (this.server) {
+      this.server.closeAllConnections();
+      await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  get clipSize(): number {
+    return fs.statSync(this.clip).size;
+  }
+
+  route(pathname: string, route: MediaRoute = {}): string {
+    this.routes.set(pathname, route);
+    const { port } = this.server!.address() as AddressInfo;
+    return `http://127.0.0.1:${port}${pathname}`;
+  }
+
+  count(pathname: string): number {
+    return this.requests.get(pathname) ?? 0;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    const n = (this.requests.get(pathname) ?? 0) + 1;
+    this.requests.set(pathname, n);
+    const route = this.routes.get(pathname);
+    if (!route || route.status === 404) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    if (route.failFirst && n <= route.failFirst) {
+      res.writeHead(route.failStatus ?? 503, { 'content-type': 'text/plain' }).end('try again later');
+      return;
+    }
+    if (route.delayMs) await new Promise((r) => setTimeout(r, route.delayMs));
+    const file = route.file ?? this.clip;
+    const size = fs.statSync(file).size;
+    const range = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
+    if (range) {
+      const start = Number(range[1]);
+      const end = range[2] ? Number(range[2]) : size - 1;
+      res.writeHead(206, {
+        'content-type': 'video/mp4',
+        'content-length': end - start + 1,
+        'content-range': `bytes ${start}-${end}/${size}`,
+        'accept-ranges': 'bytes',
+      });
+      if (req.method === 'HEAD') return void res.end();
+      fs.createReadStream(file, { start, end }).pipe(res);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': size, 'accept-ranges': 'bytes' });
+    if (req.method === 'HEAD') return void res.end();
+    fs.createReadStream(file).pipe(res);
+  }
+}

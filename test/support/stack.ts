@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { Bot } from 'grammy';
+import { freeBytesOnDisk } from '../../activities/disk';
+import type { BotContext } from '../../bot/context';
+import { createBot } from '../../bot/create-bot';
+import { parseConfig, secretsOf, type Config } from '../../lib/config';
+import { createLogger, LogCollector } from '../../lib/logger';
+import { createTelegramApi, telegramNotifier } from '../../lib/telegram';
+import { createWorkers, type WorkerSet } from '../../workers/create-workers';
+import { createTestDatabase, type TestDatabase } from './database';
+import { FakeBotApi } from './fake-bot-api';
+import { MediaServer } from './media-server';
+import { startTemporal, type TestTemporal } from './temporal-server';
+import { workflowBundle } from './test-workers';
+
+export const ADMIN_ID = 111;
+export const OTHER_ADMIN_ID = 222;
+export const STRANGER_ID = 999;
+export const BOT_TOKEN = '123456789:TEST-secret-token-abcdefghijklmnop';
+
+export interface Stack {
+  config: Config;
+  telegram: FakeBotApi;
+  media: MediaServer;
+  database: TestDatabase;
+  temporal: TestTemporal;
+  client: Client;
+  logs: LogCollector;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole product on real services: a Temporal dev server, a fresh PostgreSQL
+ * database, the real worker (real yt-dlp) and the real bot polling a fake Bot
+ * API, plus a media server. Everything it starts, `stop()` stops.
+ */
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  const telegram = new FakeBotApi(BOT_TOKEN);
+  const media = new MediaServer();
+  const downloadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-downloads-'));
+  const [temporal, database] = await Promise.all([startTemporal(), createTestDatabase(), telegram.start(), media.start(), workflowBundle()]);
+  const id = randomBytes(3).toString('hex');
+  const config = parseConfig({
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    TELEGRAM_API_ROOT: telegram.apiRoot,
+    ADMIN_IDS: `${ADMIN_ID},${OTHER_ADMIN_ID}`,
+    DATABASE_URL: database.url,
+    REDIS_KEY_PREFIX: `test:${id}:`,
+    TEMPORAL_ADDRESS: temporal.address,
+    TASK_QUEUE: `e2e-${id}`,
+    DOWNLOAD_TASK_QUEUE: `e2e-${id}-downloads`,
+    DOWNLOAD_DIR: downloadDir,
+    MIN_DISK_SPACE_GB: '0',
+    MAX_RETRIES: '3',
+    RETRY_BASE_SECONDS: '0.3',
+    SOCKET_TIMEOUT: '5',
+    HEARTBEAT_TIMEOUT_SECONDS: '20',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  const logs = new LogCollector();
+  const logger = createLogger({ level: config.LOG_LEVEL, secrets: secretsOf(config), destination: logs });
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: config.TEMPORAL_NAMESPACE });
+
+  const workers: WorkerSet = await createWorkers(
+    config,
+    {
+      db: database.db,
+      telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
+      logger: logger.child({ name: 'worker' }),
+      downloadDir: config.DOWNLOAD_DIR,
+      minDiskSpaceGb: config.MIN_DISK_SPACE_GB,
+      ytDlpPath: config.YTDLP_PATH,
+      socketTimeoutSeconds: config.SOCKET_TIMEOUT,
+      freeBytes: freeBytesOnDisk,
+      heartbeatEveryMs: 1_000,
+    },
+    { workflowBundle: await workflowBundle() },
+  );
+  const workersRunning = workers.run();
+  const bot: Bot<BotContext> = createBot(
+    { settings: config, logger: logger.child({ name: 'bot' }), temporal: client, db: database.db },
+    { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT },
+  );
+  const botRunning = bot.start({ allowed_updates: ['message'] });
+
+  return {
+    config,
+    telegram,
+    media,
+    database,
+    temporal,
+    client,
+    logs,
+    async stop() {
+      await bot.stop();
+      await botRunning;
+      workers.shutdown();
+      await workersRunning;
+      await client.connection.close();
+      await Promise.all([temporal.stop(), database.drop(), telegram.stop(), media.stop()]);
+      fs.rmSync(downloadDir, { recursive: true, force: true });
+    },
+  };
+}

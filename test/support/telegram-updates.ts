@@ -1,0 +1,35 @@
+import type { MessageEntity, Update } from 'grammy/types';
+
+let nextMessageId = 1;
+
+export interface TextMessageOptions {
+  userId: number;
+  chatId?: number;
+  text: string;
+  messageId?: number;
+  firstName?: string;
+}
+
+/** Entities Telegram itself would attach: a leading /command and every http(s) link. */
+function entitiesOf(text: string): MessageEntity[] {
+  const entities: MessageEntity[] = [];
+  const command = /^\/[a-z_]+(@\w+)?/i.exec(text);
+  if (command) entities.push({ type: 'bot_command', offset: 0, length: command[0].length });
+  for (const m of text.matchAll(/https?:\/\/\S+/g)) entities.push({ type: 'url', offset: m.index!, length: m[0].length });
+  return entities;
+}
+
+/** A private-chat (or group, with `chatId`) text message update, as Telegram sends it. */
+export function textMessage(o: TextMessageOptions): { message: NonNullable<Update['message']> } {
+  const chatId = o.chatId ?? o.userId;
+  const entities = entitiesOf(o.text);
+  const message = {
+    message_id: o.messageId ?? nextMessageId++,
+    date: Math.floor(Date.now() / 1000),
+    chat: chatId > 0 ? { id: chatId, type: 'private' as const, first_name: o.firstName ?? 'User' } : { id: chatId, type: 'group' as const, title: 'Group' },
+    from: { id: o.userId, is_bot: false, first_name: o.firstName ?? 'User' },
+    text: o.text,
+    ...(entities.length ? { entities } : {}),
+  } as NonNullable<Update['message']>;
+  return { message };
+}

@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Connection } from '@temporalio/client';
+import { devServerArgs, resolveTemporalCli } from '../../lib/temporal-cli';
+import { freePort } from './free-port';
+
+export interface TestTemporal {
+  address: string;
+  namespace: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Temporal dev server of our own: in memory, headless, on free ports,
+ * with the project's search attributes. Never the developer's running stack.
+ */
+export async function startTemporal(namespace = 'default'): Promise<TestTemporal> {
+  const [port, httpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const child: ChildProcess = spawn(resolveTemporalCli(), devServerArgs({ port, httpPort, metricsPort, namespace, logLevel: 'error' }), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const address = `127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`temporal dev server exited: ${stderr}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      // Ready when the namespace answers, not merely when the port is open.
+      await connection.workflowService.describeNamespace({ namespace });
+      await connection.close();
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`temporal dev server did not start: ${String(err)} ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return {
+    address,
+    namespace,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}

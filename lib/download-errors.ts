@@ -47,11 +47,11 @@ const RULES: Array<[RegExp, ErrorKind]> = [
   [/HTTP Error (5\d\d)\b/i, 'ServerError'],
   [/HTTP Error (408|403)\b/i, 'Network'],
   [/Private video|This video is private|members.only|Sign in to confirm your age|age.restricted|login required|requires? (a )?login|account.*(private|needed)|cookies.*(needed|required)/i, 'Private'],
-  [/not available in your country|geo.?restrict|blocked it in your country/i, 'GeoBlocked'],
+  [/not available in your country|not made this video available in your country|geo.?restrict|blocked it in your country/i, 'GeoBlocked'],
   [/Video unavailable|This video is unavailable|has been removed|no longer available|does not exist|video (was|has been) deleted|account.*terminated|This post is unavailable|content isn't available/i, 'Unavailable'],
   [/Requested format is not available|No video formats found|no suitable formats|There's no video in this/i, 'NoFormats'],
   [/Unsupported URL|is not a valid URL|No video could be found|Unable to extract/i, 'Unsupported'],
-  [/timed? ?out|Connection (refused|reset|aborted)|Errno (101|104|110|111|113)|Name or service not known|Temporary failure in name resolution|getaddrinfo|Remote end closed|IncompleteRead|urlopen error|SSL|EOF occurred|Network is unreachable|ContentTooShort|Did not get any data blocks/i, 'Network'],
+  [/timed? ?out|Connection (refused|reset|aborted)|Errno (101|104|110|111|113)|Name or service not known|Temporary failure in name resolution|getaddrinfo|Remote end closed|IncompleteRead|urlopen error|SSL|EOF occurred|Network is unreachable|ContentTooShort|Downloaded \d+ bytes, expected \d+ bytes|content too short|Did not get any data blocks/i, 'Network'],
 ];
 
 /** Drops yt-dlp's "please report this issue" boilerplate from an error line. */

@@ -14,7 +14,11 @@ async function main(): Promise<void> {
   console.log(applied.length ? `applied migrations to ${label}: ${applied.join(', ')}` : `database ${label} is up to date`);
 }
 
-main().catch((err: unknown) => {
+// The WASM schema engine leaves a timer running after its work is done; exit
+// explicitly rather than idling for ten seconds.
+main()
+  .then(() => process.exit(0))
+  .catch((err: unknown) => {
   console.error(`migration failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

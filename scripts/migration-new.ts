@@ -33,7 +33,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+// The WASM schema engine leaves a timer running after its work is done; exit
+// explicitly rather than idling for ten seconds.
+main()
+  .then(() => process.exit(0))
+  .catch((err: unknown) => {
   console.error(`could not create migration: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

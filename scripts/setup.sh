@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# npm run setup: installs what the project needs and prepares local services.
+# Idempotent: every step checks first, so a second run is quick and changes nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_CLI_VERSION="v1.5.1"   # keep in step with lib/temporal-cli.ts
+STAMPS=".setup-stamps"
+mkdir -p "$STAMPS"
+
+say() { printf 'setup: %s\n' "$*"; }
+fail() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
+hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
+stamp_matches() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
+
+# --- Node.js -------------------------------------------------------------------
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=12)?0:1)' \
+  || fail "Node.js 20.12 or newer is needed (found $(node --version))"
+
+# --- npm dependencies ----------------------------------------------------------
+lock_hash=$(hash_of package.json package-lock.json)
+if [ -d node_modules ] && stamp_matches npm "$lock_hash"; then
+  say "npm dependencies are up to date"
+else
+  say "installing npm dependencies from package-lock.json"
+  # Not `npm ci`: lock files written by some npm 11 setups omit other platforms'
+  # optional packages, and `npm ci` then refuses the lock. `npm install` honours
+  # the locked versions all the same.
+  npm install --no-audit --no-fund
+  echo "$lock_hash" > "$STAMPS/npm"
+fi
+
+# --- Temporal CLI (dev server) -------------------------------------------------
+find_temporal() {
+  if [ -n "${TEMPORAL_CLI_PATH:-}" ] && [ -x "$TEMPORAL_CLI_PATH" ]; then echo "$TEMPORAL_CLI_PATH"; return; fi
+  if command -v temporal >/dev/null 2>&1; then command -v temporal; return; fi
+  local gobin
+  if command -v go >/dev/null 2>&1; then
+    gobin=$(go env GOBIN); [ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+    if [ -x "$gobin/temporal" ]; then echo "$gobin/temporal"; return; fi
+  fi
+  if [ -x "$HOME/go/bin/temporal" ]; then echo "$HOME/go/bin/temporal"; return; fi
+}
+temporal_bin=$(find_temporal || true)
+if [ -n "$temporal_bin" ]; then
+  built=""
+  command -v go >/dev/null 2>&1 && built=$(go version -m "$temporal_bin" 2>/dev/null | awk '$1=="mod" && $2=="github.com/temporalio/cli" {print $3}')
+  if [ -n "$built" ] && [ "$built" != "$TEMPORAL_CLI_VERSION" ]; then
+    say "warning: $temporal_bin is Temporal CLI $built; this project is tested with $TEMPORAL_CLI_VERSION"
+  fi
+  say "Temporal CLI found at $temporal_bin"
+elif command -v go >/dev/null 2>&1; then
+  say "installing the Temporal CLI $TEMPORAL_CLI_VERSION with go install (the first build takes several minutes)"
+  GOFLAGS=-mod=mod go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  temporal_bin=$(find_temporal || true)
+  [ -n "$temporal_bin" ] || fail "go install finished but the temporal binary was not found"
+  say "Temporal CLI installed at $temporal_bin"
+else
+  fail "the Temporal CLI is missing and Go is not installed. Install Go 1.25+ and run: GOFLAGS=-mod=mod go install github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+fi
+
+# --- yt-dlp and ffmpeg ---------------------------------------------------------
+missing=()
+command -v "${YTDLP_PATH:-yt-dlp}" >/dev/null 2>&1 || missing+=(yt-dlp)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ ${#missing[@]} -eq 0 ]; then
+  say "yt-dlp $(yt-dlp --version 2>/dev/null || echo '?') and ffmpeg are installed"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  say "installing ${missing[*]} from Debian packages"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  fail "${missing[*]} not installed. Run: sudo apt-get install -y ${missing[*]}   (or install them another way and set YTDLP_PATH)"
+fi
+
+# --- Prisma client -------------------------------------------------------------
+# Generation needs no database and no native engine; pointing the engine variable
+# at any existing file stops the CLI from trying to download one.
+prisma_hash=$(hash_of prisma/schema.prisma prisma.config.ts package-lock.json)
+if [ -f lib/generated/prisma/client.ts ] && stamp_matches prisma "$prisma_hash"; then
+  say "Prisma client is up to date"
+else
+  say "generating the Prisma client"
+  PRISMA_SCHEMA_ENGINE_BINARY="${PRISMA_SCHEMA_ENGINE_BINARY:-$PWD/package.json}" PRISMA_HIDE_UPDATE_MESSAGE=1 \
+    npx --no-install prisma generate >/dev/null
+  echo "$prisma_hash" > "$STAMPS/prisma"
+fi
+
+# --- PostgreSQL, Redis, database and migrations ----------------------------------
+npx --no-install tsx scripts/setup-services.ts
+
+say "done. Next: npm test, or npm run dev to start everything"

@@ -80,6 +80,7 @@ export const configSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'must be a namespace name' }).default('default'),
   TEMPORAL_UI_PORT: integer(1, 65535).default(8233),
   TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_DEV_DB_FILE: z.string().min(1).default('.data/temporal.db'),
   TASK_QUEUE: taskQueue.default('media'),
   DOWNLOAD_TASK_QUEUE: taskQueue.default('media-downloads'),
   DOWNLOAD_DIR: z.string().min(1).default('./downloads'),
@@ -144,6 +145,22 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const config = result.data;
   return { ...config, DOWNLOAD_DIR: path.resolve(cwd, config.DOWNLOAD_DIR) };
+}
+
+/**
+ * Validates only `keys`, for tools that need a few settings (the Temporal dev
+ * server needs no bot token). Throws ConfigError listing every problem.
+ */
+export function parsePartialConfig<K extends keyof typeof configSchema.shape>(
+  env: Record<string, string | undefined>,
+  keys: readonly K[],
+): Pick<RawConfig, K> {
+  // zod's pick() cannot follow a generic key list; the mask is built from `keys` alone.
+  const picked = configSchema.pick(Object.fromEntries(keys.map((k) => [k, true])) as never);
+  const cleaned = Object.fromEntries(keys.flatMap((k) => (env[k]?.trim() ? [[k, env[k]!.trim()]] : [])));
+  const result = picked.safeParse(cleaned);
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`));
+  return result.data as unknown as Pick<RawConfig, K>;
 }
 
 /** Reads `.env` from `cwd` when present; variables already in the environment win. */

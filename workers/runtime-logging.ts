@@ -10,12 +10,12 @@ let installed = false;
 export function installTemporalLogging(logger: Logger): void {
   if (installed) return;
   installed = true;
-  const level = (['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const).find(
-    (l) => l.toLowerCase() === logger.level,
-  ) ?? (logger.level === 'silent' || logger.level === 'fatal' ? 'ERROR' : 'INFO');
+  // The SDK's info lines (worker state, webpack's bundle summary) drown our own;
+  // they show up when LOG_LEVEL asks for debug or trace.
+  const level: LogLevel = logger.level === 'trace' ? 'TRACE' : logger.level === 'debug' ? 'DEBUG' : logger.level === 'error' || logger.level === 'fatal' || logger.level === 'silent' ? 'ERROR' : 'WARN';
   const temporalLog = logger.child({ component: 'temporal' });
   Runtime.install({
-    logger: new DefaultLogger(level as LogLevel, ({ level: l, message, meta }) => {
+    logger: new DefaultLogger(level, ({ level: l, message, meta }) => {
       const method = l === 'TRACE' ? 'trace' : l === 'DEBUG' ? 'debug' : l === 'WARN' ? 'warn' : l === 'ERROR' ? 'error' : 'info';
       const { sdkComponent: _c, ...rest } = (meta ?? {}) as Record<string, unknown>;
       temporalLog[method](rest, message);

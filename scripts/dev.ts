@@ -1,0 +1,103 @@
+// npm run dev: the Temporal dev server, the worker and the bot in one terminal,
+// each line labelled with its process and free of colour codes. Ctrl-C (or
+// SIGTERM) stops the bot and the worker first, then Temporal.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { Connection } from '@temporalio/client';
+import { parsePartialConfig, readEnv } from '../lib/config';
+import { temporalDevCommand } from './temporal';
+
+const ROOT = path.resolve(__dirname, '..');
+const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+const STOP_GRACE_MS = 15_000;
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
+
+interface Piece {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+const pieces: Piece[] = [];
+let stopping = false;
+const label = (name: string) => `[${name.padEnd(8)}]`;
+const say = (text: string) => process.stdout.write(`${label('dev')} ${text}\n`);
+
+function start(name: string, command: string, args: string[]): Piece {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${label(name)} ${line.replace(ANSI, '')}\n`));
+  }
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => {
+      say(`${name} exited (${signal ?? `code ${code}`})`);
+      resolve(code);
+      if (!stopping) void stopAll(1);
+    }),
+  );
+  const piece = { name, child, exited };
+  pieces.push(piece);
+  return piece;
+}
+
+async function stopPiece(piece: Piece): Promise<void> {
+  if (piece.child.exitCode !== null || piece.child.signalCode !== null) return;
+  piece.child.kill('SIGINT');
+  const timer = setTimeout(() => {
+    say(`${piece.name} did not stop in time; killing it`);
+    piece.child.kill('SIGKILL');
+  }, STOP_GRACE_MS);
+  await piece.exited;
+  clearTimeout(timer);
+}
+
+async function stopAll(exitCode: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping');
+  // The bot and the worker first, while Temporal can still take their last calls.
+  await Promise.all(pieces.filter((p) => p.name !== 'temporal').map(stopPiece));
+  await Promise.all(pieces.filter((p) => p.name === 'temporal').map(stopPiece));
+  say('stopped');
+  process.exit(exitCode);
+}
+
+async function waitForTemporal(address: string, namespace: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    if (stopping) return;
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      await connection.workflowService.describeNamespace({ namespace });
+      await connection.close();
+      return;
+    } catch {
+      if (i === 0) say(`waiting for Temporal on ${address}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+  const env = readEnv(ROOT);
+  const { TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } = parsePartialConfig(env, ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE']);
+  const temporal = temporalDevCommand(env);
+  start('temporal', temporal.command, temporal.args);
+  await waitForTemporal(TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE);
+  if (stopping) return;
+  say(`Temporal is up on ${TEMPORAL_ADDRESS}; Web UI at ${temporal.uiUrl}`);
+  start('worker', process.execPath, [TSX, 'workers/main.ts']);
+  start('bot', process.execPath, [TSX, 'bot/main.ts']);
+}
+
+main().catch((err: unknown) => {
+  say(`failed: ${err instanceof Error ? err.message : String(err)}`);
+  void stopAll(1);
+});

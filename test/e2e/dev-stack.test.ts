@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { FakeBotApi } from '../support/fake-bot-api';
+import { freePort } from '../support/free-port';
+import { MediaServer } from '../support/media-server';
+import { BOT_TOKEN } from '../support/stack';
+import { textMessage } from '../support/telegram-updates';
+
+/**
+ * `npm run dev` as a newcomer runs it: one command brings up Temporal (Web UI,
+ * persisted state), the worker and the bot; a link sent to the bot lands on
+ * disk; Ctrl-C stops everything.
+ */
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const ADMIN = 7001;
+
+let telegram: FakeBotApi;
+let media: MediaServer;
+let database: TestDatabase;
+let dir: string;
+let dev: ChildProcess | undefined;
+let output = '';
+
+beforeAll(async () => {
+  telegram = new FakeBotApi(BOT_TOKEN);
+  media = new MediaServer();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-dev-'));
+  [database] = await Promise.all([createTestDatabase(), telegram.start(), media.start()]);
+});
+
+afterAll(async () => {
+  try {
+    if (dev?.pid) process.kill(-dev.pid, 'SIGKILL');
+  } catch {
+    // The group is already gone: the test stopped it.
+  }
+  await Promise.all([database?.drop(), telegram?.stop(), media?.stop()]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(output)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('npm run dev starts Temporal with its UI, the worker and the bot; a link is downloaded; Ctrl-C stops all', async () => {
+  const [temporalPort, uiPort] = [await freePort(), await freePort()];
+  const dbFile = path.join(dir, 'state', 'temporal.db');
+  const downloadDir = path.join(dir, 'downloads');
+  dev = spawn('npm', ['run', 'dev'], {
+    cwd: ROOT,
+    detached: true, // its own process group, so the test can "press Ctrl-C" on all of it
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      ADMIN_IDS: String(ADMIN),
+      DATABASE_URL: database.url,
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_UI_PORT: String(uiPort),
+      TEMPORAL_DEV_DB_FILE: dbFile,
+      DOWNLOAD_DIR: downloadDir,
+      MIN_DISK_SPACE_GB: '0',
+      LOG_LEVEL: 'info',
+    },
+  });
+  for (const stream of [dev.stdout!, dev.stderr!]) stream.on('data', (d: Buffer) => (output += d.toString()));
+  // Every process of the stack writes to this pipe: it closes when the last one exits.
+  const allExited = new Promise<void>((resolve) => dev!.stdout!.on('close', () => resolve()));
+
+  await waitForOutput(/\[worker\s*\] .*"worker started"/, 90_000);
+  await waitForOutput(/\[bot\s*\] .*"bot started"/, 30_000);
+  expect(await listening(uiPort)).toBe(true);
+  expect(fs.existsSync(dbFile)).toBe(true);
+
+  const url = media.route('/dev/clip.mp4');
+  const update = textMessage({ userId: ADMIN, text: url });
+  telegram.pushUpdate(update);
+  const done = await telegram.waitForCall(
+    (c) => c.method === 'sendMessage' && /Downloaded/.test(String(c.payload.text)),
+    60_000,
+    'the completion message',
+  );
+  const savedAs = /Saved as: (.+)/.exec(String(done.payload.text))![1]!;
+  expect(fs.statSync(path.join(downloadDir, savedAs)).size).toBe(media.clipSize);
+
+  // Ctrl-C in a terminal signals the whole foreground process group.
+  process.kill(-dev.pid!, 'SIGINT');
+  await allExited;
+  expect(await listening(temporalPort)).toBe(false);
+  expect(await listening(uiPort)).toBe(false);
+
+  const lines = output.split('\n').filter((l) => l.trim() && !l.startsWith('>') && !l.startsWith('npm warn'));
+  const unlabelled = lines.filter((l) => !/^\[(temporal|worker|bot|dev) *\] /.test(l));
+  expect(unlabelled).toEqual([]);
+  // eslint-disable-next-line no-control-regex
+  expect(output).not.toMatch(/\u001b\[/);
+  expect(output).toContain('[dev     ] stopped');
+  expect(output).not.toContain(BOT_TOKEN);
+});

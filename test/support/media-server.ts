@@ -28,6 +28,8 @@ export interface MediaRoute {
   file?: string;
   /** Hold each response this long (ms) so a download stays running for a while. */
   delayMs?: number;
+  /** Send the body at about this many bytes per second. */
+  bytesPerSecond?: number;
 }
 
 /**
@@ -36,6 +38,8 @@ export interface MediaRoute {
  */
 export class MediaServer {
   readonly requests = new Map<string, number>();
+  /** The first byte asked for by each ranged request (a resumed download asks for > 0). */
+  readonly rangeStarts = new Map<string, number[]>();
   private server?: http.Server;
   private readonly routes = new Map<string, MediaRoute>();
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-media-'));
@@ -57,6 +61,10 @@ export class MediaServer {
 
   get clipSize(): number {
     return fs.statSync(this.clip).size;
+  }
+
+  get clipPath(): string {
+    return this.clip;
   }
 
   route(pathname: string, route: MediaRoute = {}): string {
@@ -85,22 +93,47 @@ export class MediaServer {
     if (route.delayMs) await new Promise((r) => setTimeout(r, route.delayMs));
     const file = route.file ?? this.clip;
     const size = fs.statSync(file).size;
+    const contentType = file.endsWith('.html') ? 'text/html; charset=utf-8' : 'video/mp4';
     const range = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
     if (range) {
       const start = Number(range[1]);
+      this.rangeStarts.set(pathname, [...(this.rangeStarts.get(pathname) ?? []), start]);
       const end = range[2] ? Number(range[2]) : size - 1;
       res.writeHead(206, {
-        'content-type': 'video/mp4',
+        'content-type': contentType,
         'content-length': end - start + 1,
         'content-range': `bytes ${start}-${end}/${size}`,
         'accept-ranges': 'bytes',
       });
       if (req.method === 'HEAD') return void res.end();
-      fs.createReadStream(file, { start, end }).pipe(res);
-      return;
+      return send(fs.createReadStream(file, { start, end }), res, route.bytesPerSecond);
     }
-    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': size, 'accept-ranges': 'bytes' });
+    res.writeHead(200, { 'content-type': contentType, 'content-length': size, 'accept-ranges': 'bytes' });
     if (req.method === 'HEAD') return void res.end();
-    fs.createReadStream(file).pipe(res);
+    send(fs.createReadStream(file), res, route.bytesPerSecond);
   }
+}
+
+/** Streams `source` to `res`, paced to `bytesPerSecond` when given. */
+function send(source: fs.ReadStream, res: http.ServerResponse, bytesPerSecond?: number): void {
+  if (!bytesPerSecond) {
+    source.pipe(res);
+    return;
+  }
+  const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
+  source.on('data', (chunk: string | Buffer) => {
+    source.pause();
+    const buffer = Buffer.from(chunk);
+    let offset = 0;
+    const tick = () => {
+      if (res.destroyed) return source.destroy();
+      if (offset >= buffer.length) return source.resume();
+      res.write(buffer.subarray(offset, offset + slice));
+      offset += slice;
+      setTimeout(tick, 100);
+    };
+    tick();
+  });
+  source.on('end', () => res.end());
+  res.on('close', () => source.destroy());
 }

@@ -3,6 +3,7 @@ import type { Context } from 'grammy';
 import type { Config } from '../lib/config';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
+import type { Redis } from '../lib/redis';
 
 export type BotSettings = Pick<
   Config,
@@ -17,6 +18,7 @@ export interface BotDeps {
   logger: Logger;
   temporal: Client;
   db: Db;
+  redis: Redis;
 }
 
 /** The one context type every middleware and feature sees. */

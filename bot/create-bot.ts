@@ -5,6 +5,7 @@ import { linksFeature } from './features/links';
 import { startFeature } from './features/start';
 import { adminOnly } from './middleware/admin-only';
 import { correlation } from './middleware/correlation';
+import { oncePerUpdate } from './middleware/once-per-update';
 
 export interface BotConnection {
   token: string;
@@ -19,6 +20,8 @@ export interface BotConnection {
 export function createBot(deps: BotDeps, connection: BotConnection): Bot<BotContext> {
   const bot = new Bot<BotContext>(connection.token, { client: { apiRoot: connection.apiRoot } });
   bot.use(correlation(deps));
+  // The token's numeric part is the bot's ID: public, and stable across restarts.
+  bot.use(oncePerUpdate(deps.redis, connection.token.split(':')[0]!));
   const features = bot.errorBoundary(async (error: BotError<BotContext>) => {
     const ctx = error.ctx;
     ctx.log.error({ err: describeError(error.error) }, 'update failed');

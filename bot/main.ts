@@ -1,6 +1,7 @@
 import { loadConfigOrExit, secretsOf } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
+import { createRedis } from '../lib/redis';
 import { connectTemporal } from '../lib/temporal-client';
 import { createBot } from './create-bot';
 
@@ -9,7 +10,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: secretsOf(config), name: 'bot' });
   const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, logger });
   const db = createDb(config.DATABASE_URL);
-  const bot = createBot({ settings: config, logger, temporal, db }, { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT });
+  const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'Redis connection problem'));
+  const bot = createBot({ settings: config, logger, temporal, db, redis }, { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -30,6 +33,7 @@ async function main(): Promise<void> {
   });
   await temporal.connection.close();
   await db.$disconnect();
+  redis.disconnect();
   logger.info('bot stopped');
 }
 

@@ -9,6 +9,7 @@ import type { BotContext } from '../../bot/context';
 import { createBot } from '../../bot/create-bot';
 import { parseConfig, secretsOf, type Config } from '../../lib/config';
 import { createLogger, LogCollector } from '../../lib/logger';
+import { createRedis, type Redis } from '../../lib/redis';
 import { createTelegramApi, telegramNotifier } from '../../lib/telegram';
 import { createWorkers, type WorkerSet } from '../../workers/create-workers';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -82,8 +83,9 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     { workflowBundle: await workflowBundle() },
   );
   const workersRunning = workers.run();
+  const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
   const bot: Bot<BotContext> = createBot(
-    { settings: config, logger: logger.child({ name: 'bot' }), temporal: client, db: database.db },
+    { settings: config, logger: logger.child({ name: 'bot' }), temporal: client, db: database.db, redis },
     { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT },
   );
   const botRunning = bot.start({ allowed_updates: ['message'] });
@@ -102,8 +104,23 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       workers.shutdown();
       await workersRunning;
       await client.connection.close();
+      await deleteKeys(redis);
+      redis.disconnect();
       await Promise.all([temporal.stop(), database.drop(), telegram.stop(), media.stop()]);
       fs.rmSync(downloadDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes every key this run wrote (the client's prefix scopes them). */
+export async function deleteKeys(redis: Redis): Promise<void> {
+  const prefix = redis.options.keyPrefix ?? '';
+  if (!prefix) throw new Error('refusing to clear Redis without a key prefix');
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 200);
+    cursor = next;
+    // SCAN returns full key names; the client adds the prefix again, so strip it.
+    if (keys.length) await redis.del(...keys.map((k) => k.slice(prefix.length)));
+  } while (cursor !== '0');
 }

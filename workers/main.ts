@@ -1,6 +1,6 @@
-import { loadConfigOrExit, secretsOf } from '../lib/config';
+import { loadConfigOrExit, readEnv, secretsOf } from '../lib/config';
 import { createDb } from '../lib/db';
-import { createLogger } from '../lib/logger';
+import { createLogger, redact } from '../lib/logger';
 import { createTelegramApi, telegramNotifier } from '../lib/telegram';
 import { freeBytesOnDisk } from '../activities/disk';
 import { createWorkers } from './create-workers';
@@ -36,6 +36,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`worker failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  // Last resort: whatever the error says, the token is scrubbed from it.
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`worker failed: ${redact(message, [readEnv().TELEGRAM_BOT_TOKEN?.trim() ?? ''])}\n`);
   process.exit(1);
 });

@@ -88,18 +88,40 @@ function request(userId: number, url = 'https://example.com/video.mp4'): { what:
   };
 }
 
+/**
+ * Runs `body` with workers whose download queue serves `downloads` (and stub
+ * light activities), stopping them afterwards whatever happens.
+ */
+async function withWorkers(
+  downloads: object,
+  body: (workers: TestWorkers, light: ReturnType<typeof lightStubs>) => Promise<void>,
+): Promise<ReturnType<typeof lightStubs>> {
+  const light = lightStubs();
+  const workers = await startTestWorkers({ address: temporal.address, namespace: temporal.namespace, light: light.activities, downloads });
+  try {
+    await body(workers, light);
+  } finally {
+    await workers.stop();
+  }
+  return light;
+}
+
+/** Starts a download the way the bot does, and waits for its outcome. */
+async function download(workers: TestWorkers, url: string, userId: number, overrides: Partial<BotSettings> = {}): Promise<DownloadOutcome> {
+  const { what, subscriber } = request(userId, url);
+  await startOrJoinDownload(client, settingsFor(workers, overrides), what, subscriber);
+  return result(what.contentKey);
+}
+
 async function result(contentKey: string): Promise<DownloadOutcome> {
   return client.workflow.getHandle(downloadWorkflowId(contentKey)).result();
 }
 
 test('a transient failure is retried with growing waits until the download succeeds', async () => {
-  const light = lightStubs();
   const attemptsAt: number[] = [];
-  const workers = await startTestWorkers({
-    address: temporal.address,
-    namespace: temporal.namespace,
-    light: light.activities,
-    downloads: {
+  let outcome: DownloadOutcome | undefined;
+  const light = await withWorkers(
+    {
       ...passingDisk,
       async download(): Promise<DownloadedFile> {
         attemptsAt.push(Date.now());
@@ -107,95 +129,79 @@ test('a transient failure is retried with growing waits until the download succe
         return FILE;
       },
     },
-  });
-  try {
-    const { what, subscriber } = request(101, 'https://example.com/retry.mp4');
-    await startOrJoinDownload(client, settingsFor(workers), what, subscriber);
-    const outcome = await result(what.contentKey);
+    async (workers) => {
+      outcome = await download(workers, 'https://example.com/retry.mp4', 101);
+    },
+  );
 
-    expect(outcome).toMatchObject({ status: 'completed', filePath: FILE.filePath });
-    expect(attemptsAt).toHaveLength(4);
-    const waits = attemptsAt.slice(1).map((t, i) => t - attemptsAt[i]!);
-    // Base 0.5 s doubling: about 0.5, 1 and 2 seconds between attempts.
-    expect(waits[0]).toBeGreaterThanOrEqual(400);
-    expect(waits[1]).toBeGreaterThan(waits[0]!);
-    expect(waits[2]).toBeGreaterThan(waits[1]!);
-    expect(light.notified).toHaveLength(1);
-    expect(light.notified[0]!.outcome.status).toBe('completed');
-  } finally {
-    await workers.stop();
-  }
+  expect(outcome).toMatchObject({ status: 'completed', filePath: FILE.filePath });
+  expect(attemptsAt).toHaveLength(4);
+  const waits = attemptsAt.slice(1).map((t, i) => t - attemptsAt[i]!);
+  // Base 0.5 s doubling: about 0.5, 1 and 2 seconds between attempts.
+  expect(waits[0]).toBeGreaterThanOrEqual(400);
+  expect(waits[1]).toBeGreaterThan(waits[0]!);
+  expect(waits[2]).toBeGreaterThan(waits[1]!);
+  expect(light.notified.map((n) => n.outcome.status)).toEqual(['completed']);
 });
 
 test('a download that keeps failing transiently stops after MAX_RETRIES retries and reports why', async () => {
-  const light = lightStubs();
   let attempts = 0;
-  const workers = await startTestWorkers({
-    address: temporal.address,
-    namespace: temporal.namespace,
-    light: light.activities,
-    downloads: {
+  let outcome: DownloadOutcome | undefined;
+  const light = await withWorkers(
+    {
       ...passingDisk,
       async download(): Promise<DownloadedFile> {
         attempts += 1;
         throw ApplicationFailure.retryable('the site could not be reached', 'Network');
       },
     },
-  });
-  try {
-    const { what, subscriber } = request(102, 'https://example.com/down.mp4');
-    await startOrJoinDownload(client, settingsFor(workers, { MAX_RETRIES: 2, RETRY_BASE_SECONDS: 0.2 }), what, subscriber);
-    const outcome = await result(what.contentKey);
+    async (workers) => {
+      outcome = await download(workers, 'https://example.com/down.mp4', 102, { MAX_RETRIES: 2, RETRY_BASE_SECONDS: 0.2 });
+    },
+  );
 
-    expect(attempts).toBe(3);
-    expect(outcome).toEqual({ status: 'failed', errorKind: 'Network', message: 'the site could not be reached (network error or timeout)' });
-    expect(light.recorded).toEqual([outcome]);
-    expect(light.notified.map((n) => n.outcome)).toEqual([outcome]);
-  } finally {
-    await workers.stop();
-  }
+  expect(attempts).toBe(3);
+  expect(outcome).toEqual({ status: 'failed', errorKind: 'Network', message: 'the site could not be reached (network error or timeout)' });
+  expect(light.recorded).toEqual([outcome]);
+  expect(light.notified.map((n) => n.outcome)).toEqual([outcome]);
 });
 
 test('a permanent failure fails after one attempt', async () => {
-  const light = lightStubs();
   let attempts = 0;
-  const workers = await startTestWorkers({
-    address: temporal.address,
-    namespace: temporal.namespace,
-    light: light.activities,
-    downloads: {
+  let outcome: DownloadOutcome | undefined;
+  const light = await withWorkers(
+    {
       ...passingDisk,
       async download(): Promise<DownloadedFile> {
         attempts += 1;
         throw ApplicationFailure.nonRetryable('the page or file does not exist (HTTP 404/410)', 'NotFound');
       },
     },
-  });
-  try {
-    const { what, subscriber } = request(103, 'https://example.com/missing.mp4');
-    await startOrJoinDownload(client, settingsFor(workers), what, subscriber);
-    const outcome = await result(what.contentKey);
+    async (workers) => {
+      outcome = await download(workers, 'https://example.com/missing.mp4', 103);
+    },
+  );
 
-    expect(attempts).toBe(1);
-    expect(outcome).toMatchObject({ status: 'failed', errorKind: 'NotFound' });
-    expect(light.notified).toHaveLength(1);
-  } finally {
-    await workers.stop();
-  }
+  expect(attempts).toBe(1);
+  expect(outcome).toMatchObject({ status: 'failed', errorKind: 'NotFound' });
+  expect(light.notified).toHaveLength(1);
 });
 
 test('a second request for the same content joins the running download: one download, two notifications', async () => {
-  const light = lightStubs();
   let downloads = 0;
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   let started!: () => void;
   const running = new Promise<void>((r) => (started = r));
-  const workers = await startTestWorkers({
-    address: temporal.address,
-    namespace: temporal.namespace,
-    light: light.activities,
-    downloads: {
+  const first = request(201, 'https://youtu.be/dQw4w9WgXcQ?si=abc');
+  const second = request(202, 'https://www.youtube.com/watch?v=dQw4w9WgXcQ&feature=share');
+  expect(second.what.contentKey).toBe(first.what.contentKey);
+  const handle = client.workflow.getHandle(downloadWorkflowId(first.what.contentKey));
+  let outcome: DownloadOutcome | undefined;
+  let subscribersWhileRunning = 0;
+
+  const light = await withWorkers(
+    {
       ...passingDisk,
       async download(): Promise<DownloadedFile> {
         downloads += 1;
@@ -204,37 +210,33 @@ test('a second request for the same content joins the running download: one down
         return FILE;
       },
     },
-  });
-  try {
-    const settings = settingsFor(workers);
-    const first = request(201, 'https://youtu.be/dQw4w9WgXcQ?si=abc');
-    const second = request(202, 'https://www.youtube.com/watch?v=dQw4w9WgXcQ&feature=share');
-    expect(second.what.contentKey).toBe(first.what.contentKey);
+    async (workers) => {
+      const settings = settingsFor(workers);
+      try {
+        await startOrJoinDownload(client, settings, first.what, first.subscriber);
+        await running;
+        await startOrJoinDownload(client, settings, second.what, second.subscriber);
+        // The running workflow counts both subscribers (the query sees the signal once it is handled).
+        for (let i = 0; i < 100 && subscribersWhileRunning < 2; i++) {
+          subscribersWhileRunning = (await handle.query<{ subscribers: number }>('progress')).subscribers;
+          if (subscribersWhileRunning < 2) await new Promise((r) => setTimeout(r, 50));
+        }
+      } finally {
+        release();
+      }
+      outcome = await result(first.what.contentKey);
+    },
+  );
 
-    await startOrJoinDownload(client, settings, first.what, first.subscriber);
-    await running;
-    await startOrJoinDownload(client, settings, second.what, second.subscriber);
-    // The signal is in the history before the download is allowed to finish.
-    const handle = client.workflow.getHandle(downloadWorkflowId(first.what.contentKey));
-    for (let i = 0; i < 100 && (await handle.query<{ subscribers: number }>('progress')).subscribers < 2; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    release();
-    const outcome = await result(first.what.contentKey);
-
-    expect(outcome.status).toBe('completed');
-    expect(downloads).toBe(1);
-    expect(light.notified.map((n) => n.subscriber.chatId).sort()).toEqual([201, 202]);
-    const description = await handle.describe();
-    expect(description.typedSearchAttributes.get(searchAttributes.RequestedBy)).toEqual(['201', '202']);
-  } finally {
-    release();
-    await workers.stop();
-  }
+  expect(subscribersWhileRunning).toBe(2);
+  expect(outcome?.status).toBe('completed');
+  expect(downloads).toBe(1);
+  expect(light.notified.map((n) => n.subscriber.chatId).sort()).toEqual([201, 202]);
+  const description = await handle.describe();
+  expect(description.typedSearchAttributes.get(searchAttributes.RequestedBy)).toEqual(['201', '202']);
 });
 
 test('with the disk low the download waits, then proceeds once space frees up', async () => {
-  const light = lightStubs();
   const readings = [0, 0, 5 * 1024 ** 3];
   const diskChecks: number[] = [];
   const stateWrites: string[] = [];
@@ -257,42 +259,36 @@ test('with the disk low the download waits, then proceeds once space frees up', 
     },
   } as unknown as ActivityDeps;
   let downloadedAfterChecks = -1;
-  const workers = await startTestWorkers({
-    address: temporal.address,
-    namespace: temporal.namespace,
-    light: light.activities,
-    downloads: {
-      ...createDiskActivities(deps),
-      async download(): Promise<DownloadedFile> {
-        downloadedAfterChecks = diskChecks.length;
-        return FILE;
-      },
-    },
-  });
+  let outcome: DownloadOutcome | undefined;
   try {
-    const { what, subscriber } = request(104, 'https://example.com/big.mp4');
-    await startOrJoinDownload(client, settingsFor(workers), what, subscriber);
-    const outcome = await result(what.contentKey);
-
-    expect(outcome.status).toBe('completed');
-    expect(diskChecks).toHaveLength(3);
-    expect(downloadedAfterChecks).toBe(3);
-    expect(stateWrites).toEqual(['waiting_for_disk', 'waiting_for_disk']);
+    await withWorkers(
+      {
+        ...createDiskActivities(deps),
+        async download(): Promise<DownloadedFile> {
+          downloadedAfterChecks = diskChecks.length;
+          return FILE;
+        },
+      },
+      async (workers) => {
+        outcome = await download(workers, 'https://example.com/big.mp4', 104);
+      },
+    );
   } finally {
-    await workers.stop();
     fs.rmSync(downloadDir, { recursive: true, force: true });
   }
+
+  expect(outcome?.status).toBe('completed');
+  expect(diskChecks).toHaveLength(3);
+  expect(downloadedAfterChecks).toBe(3);
+  expect(stateWrites).toEqual(['waiting_for_disk', 'waiting_for_disk']);
 });
 
 test('a disk that fills up during a download sends it back to wait for space, then it resumes', async () => {
-  const light = lightStubs();
   let diskChecks = 0;
   let attempts = 0;
-  const workers = await startTestWorkers({
-    address: temporal.address,
-    namespace: temporal.namespace,
-    light: light.activities,
-    downloads: {
+  let outcome: DownloadOutcome | undefined;
+  await withWorkers(
+    {
       async checkDiskSpace(): Promise<void> {
         diskChecks += 1;
       },
@@ -302,16 +298,12 @@ test('a disk that fills up during a download sends it back to wait for space, th
         return FILE;
       },
     },
-  });
-  try {
-    const { what, subscriber } = request(105, 'https://example.com/fills-disk.mp4');
-    await startOrJoinDownload(client, settingsFor(workers), what, subscriber);
-    const outcome = await result(what.contentKey);
+    async (workers) => {
+      outcome = await download(workers, 'https://example.com/fills-disk.mp4', 105);
+    },
+  );
 
-    expect(outcome.status).toBe('completed');
-    expect(attempts).toBe(2);
-    expect(diskChecks).toBe(2);
-  } finally {
-    await workers.stop();
-  }
+  expect(outcome?.status).toBe('completed');
+  expect(attempts).toBe(2);
+  expect(diskChecks).toBe(2);
 });

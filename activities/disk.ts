@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import { DISK_LOW } from '../lib/download-errors';
+import { DISK_LOW, ERROR_KINDS } from '../lib/download-errors';
 import { humanSize } from '../lib/messages';
 import type { DownloadInput } from '../workflows/definitions';
 import { inActivityScope } from './activity-scope';
@@ -21,8 +21,17 @@ export function createDiskActivities(deps: ActivityDeps) {
      */
     async checkDiskSpace(input: DownloadInput): Promise<void> {
       await inActivityScope(deps.logger, input.correlationId, async (log) => {
-        await fs.mkdir(deps.downloadDir, { recursive: true });
-        const free = await deps.freeBytes(deps.downloadDir);
+        let free: number;
+        try {
+          await fs.mkdir(deps.downloadDir, { recursive: true });
+          free = await deps.freeBytes(deps.downloadDir);
+        } catch (err) {
+          // Permissions or a missing mount: waiting for space would only hide it for days.
+          log.error({ err, dir: deps.downloadDir }, 'download directory unusable');
+          throw ApplicationFailure.nonRetryable(ERROR_KINDS.StorageUnusable.message, 'StorageUnusable', {
+            detail: err instanceof Error ? err.message : String(err),
+          });
+        }
         const needed = deps.minDiskSpaceGb * 1024 ** 3;
         if (free >= needed) return;
         log.warn({ freeBytes: free, neededBytes: needed, dir: deps.downloadDir }, 'disk space low; download waits');

@@ -15,6 +15,7 @@ export const ERROR_KINDS = {
   Unsupported: { retryable: false, message: 'no video was found at this link (unsupported site or page)' },
   NoFormats: { retryable: false, message: 'the site offers no downloadable format for this video' },
   Forbidden: { retryable: false, message: 'the server refused access (HTTP 401/451)' },
+  StorageUnusable: { retryable: false, message: 'the download directory cannot be used on the server (check DOWNLOAD_DIR)' },
   // Transient: retried with exponential backoff.
   Network: { retryable: true, message: 'the site could not be reached (network error or timeout)' },
   ServerError: { retryable: true, message: 'the site kept answering with server errors' },

@@ -10,7 +10,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { DownloadQueueActivities, LightActivities } from '../activities';
-import { ERROR_KINDS, isErrorKind } from '../lib/download-errors';
+import { DISK_LOW, ERROR_KINDS, isErrorKind } from '../lib/download-errors';
 import type { DownloadState } from '../lib/download-state';
 import {
   progressQuery,
@@ -66,11 +66,10 @@ function activitiesFor(policy: DownloadPolicy) {
 /** Turns an activity failure into the reason users and the record see. */
 function describeFailure(err: unknown, step: 'disk' | 'download', policy: DownloadPolicy): { errorKind: string; message: string } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof TimeoutFailure) {
-    return step === 'disk'
-      ? { errorKind: 'DiskFull', message: `the download disk stayed full for ${policy.diskWaitHours} hours` }
-      : { errorKind: 'Timeout', message: 'the download stopped making progress or took too long' };
-  }
+  // When the wait for space runs out, Temporal reports the check's last failure (DiskLow).
+  const diskWaitOver = step === 'disk' && (cause instanceof TimeoutFailure || (cause instanceof ApplicationFailure && cause.type === DISK_LOW));
+  if (diskWaitOver) return { errorKind: 'DiskFull', message: `the download disk stayed full for ${policy.diskWaitHours} hours` };
+  if (cause instanceof TimeoutFailure) return { errorKind: 'Timeout', message: 'the download stopped making progress or took too long' };
   if (cause instanceof ApplicationFailure && isErrorKind(cause.type)) {
     return { errorKind: cause.type, message: ERROR_KINDS[cause.type].message };
   }
@@ -116,8 +115,9 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
 
   // Recording and telling people must happen even when the workflow was cancelled.
   await CancellationScope.nonCancellable(async () => {
-    await records.recordResult(input, outcome, [...subscribers]);
+    // Count before awaiting: whoever joins during the write is recorded on the next pass.
     let recorded = subscribers.length;
+    await records.recordResult(input, outcome, subscribers.slice(0, recorded));
     // Subscribers can arrive while we notify; keep going until none is left.
     while (unnotified.length > 0) {
       const batch = unnotified.splice(0);
@@ -129,8 +129,9 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
         ),
       );
       if (subscribers.length > recorded) {
-        await records.recordResult(input, outcome, subscribers.slice(recorded));
-        recorded = subscribers.length;
+        const upTo = subscribers.length;
+        await records.recordResult(input, outcome, subscribers.slice(recorded, upTo));
+        recorded = upTo;
       }
     }
   });

@@ -58,15 +58,21 @@ function settingsFor(workers: TestWorkers, overrides: Partial<BotSettings> = {})
 function lightStubs() {
   const notified: Array<{ subscriber: Subscriber; outcome: DownloadOutcome }> = [];
   const recorded: DownloadOutcome[] = [];
+  const recordedSubscribers: number[] = [];
+  const hooks = { beforeRecord: async (): Promise<void> => undefined };
   return {
     notified,
     recorded,
+    recordedSubscribers,
+    hooks,
     activities: {
       async dedup(): Promise<DownloadedFile | null> {
         return null;
       },
-      async recordResult(_input: DownloadInput, outcome: DownloadOutcome): Promise<void> {
+      async recordResult(_input: DownloadInput, outcome: DownloadOutcome, subscribers: Subscriber[]): Promise<void> {
+        await hooks.beforeRecord();
         recorded.push(outcome);
+        recordedSubscribers.push(...subscribers.map((s) => s.chatId));
       },
       async notify(subscriber: Subscriber, _url: string, outcome: DownloadOutcome): Promise<void> {
         notified.push({ subscriber, outcome });
@@ -95,8 +101,8 @@ function request(userId: number, url = 'https://example.com/video.mp4'): { what:
 async function withWorkers(
   downloads: object,
   body: (workers: TestWorkers, light: ReturnType<typeof lightStubs>) => Promise<void>,
+  light = lightStubs(),
 ): Promise<ReturnType<typeof lightStubs>> {
-  const light = lightStubs();
   const workers = await startTestWorkers({ address: temporal.address, namespace: temporal.namespace, light: light.activities, downloads });
   try {
     await body(workers, light);
@@ -306,4 +312,101 @@ test('a disk that fills up during a download sends it back to wait for space, th
   expect(outcome?.status).toBe('completed');
   expect(attempts).toBe(2);
   expect(diskChecks).toBe(2);
+});
+
+test('when the disk stays full past DISK_WAIT_HOURS the download fails saying so', async () => {
+  const downloadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-full-'));
+  const deps = {
+    logger: silent,
+    downloadDir,
+    minDiskSpaceGb: 1,
+    freeBytes: async () => 0,
+    db: { download: { updateMany: async () => ({ count: 1 }) } },
+  } as unknown as ActivityDeps;
+  let downloads = 0;
+  let outcome: DownloadOutcome | undefined;
+  try {
+    await withWorkers(
+      {
+        ...createDiskActivities(deps),
+        async download(): Promise<DownloadedFile> {
+          downloads += 1;
+          return FILE;
+        },
+      },
+      async (workers) => {
+        outcome = await download(workers, 'https://example.com/never-fits.mp4', 106, { DISK_WAIT_HOURS: 0.001 });
+      },
+    );
+  } finally {
+    fs.rmSync(downloadDir, { recursive: true, force: true });
+  }
+
+  expect(downloads).toBe(0);
+  expect(outcome).toMatchObject({ status: 'failed', errorKind: 'DiskFull' });
+  expect(outcome?.status === 'failed' && outcome.message).toMatch(/stayed full/);
+});
+
+test('a download directory that cannot be created fails at once instead of waiting for space', async () => {
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-bad-'));
+  const notADir = path.join(parent, 'file');
+  fs.writeFileSync(notADir, 'x');
+  let checks = 0;
+  const deps = {
+    logger: silent,
+    downloadDir: path.join(notADir, 'downloads'),
+    minDiskSpaceGb: 0,
+    freeBytes: async () => Number.MAX_SAFE_INTEGER,
+    db: { download: { updateMany: async () => ({ count: 1 }) } },
+  } as unknown as ActivityDeps;
+  const disk = createDiskActivities(deps);
+  let outcome: DownloadOutcome | undefined;
+  try {
+    await withWorkers(
+      {
+        async checkDiskSpace(input: DownloadInput): Promise<void> {
+          checks += 1;
+          return disk.checkDiskSpace(input);
+        },
+        async download(): Promise<DownloadedFile> {
+          return FILE;
+        },
+      },
+      async (workers) => {
+        outcome = await download(workers, 'https://example.com/nowhere.mp4', 107);
+      },
+    );
+  } finally {
+    fs.rmSync(parent, { recursive: true, force: true });
+  }
+
+  expect(checks).toBe(1);
+  expect(outcome).toMatchObject({ status: 'failed', errorKind: 'StorageUnusable' });
+});
+
+test('someone who joins while the result is being recorded is notified and recorded too', async () => {
+  const light = lightStubs();
+  const first = request(301, 'https://example.com/late-joiner.mp4');
+  const late = request(302, 'https://example.com/late-joiner.mp4');
+  let joined = false;
+  let outcome: DownloadOutcome | undefined;
+  await withWorkers(
+    { ...passingDisk, download: async (): Promise<DownloadedFile> => FILE },
+    async (workers) => {
+      const settings = settingsFor(workers);
+      // The first write of the result waits until the late subscriber's signal is in.
+      light.hooks.beforeRecord = async () => {
+        if (joined) return;
+        joined = true;
+        await startOrJoinDownload(client, settings, late.what, late.subscriber);
+      };
+      await startOrJoinDownload(client, settings, first.what, first.subscriber);
+      outcome = await result(first.what.contentKey);
+    },
+    light,
+  );
+
+  expect(outcome?.status).toBe('completed');
+  expect(light.notified.map((n) => n.subscriber.chatId).sort()).toEqual([301, 302]);
+  expect(light.recordedSubscribers.sort()).toEqual([301, 302]);
 });

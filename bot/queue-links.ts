@@ -1,4 +1,4 @@
-import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { findCompletedOnDisk } from '../lib/completed-downloads';
 import type { DownloadMode } from '../lib/download-state';
 import type { IntakeReport } from '../lib/messages';
@@ -14,6 +14,12 @@ import {
 } from '../workflows/definitions';
 import type { downloadWorkflow } from '../workflows/download';
 import type { BotDeps, BotSettings } from './context';
+
+/**
+ * How long the bot waits for Temporal per call. An unreachable server otherwise
+ * holds each call for about 20 seconds while the bot's other users wait.
+ */
+const TEMPORAL_CALL_TIMEOUT_MS = 5_000;
 
 export interface LinkRequest {
   text: string;
@@ -70,38 +76,54 @@ export async function queueLinks(deps: BotDeps, request: LinkRequest): Promise<I
     messageId: request.messageId,
     correlationId: request.correlationId,
   };
+  // After the first outage of a service, the rest of the message does not wait for it again.
+  let databaseDown = false;
+  let temporalDown = false;
   for (const [contentKey, url] of unique) {
     const workflowId = downloadWorkflowId(contentKey);
     const log = logger.child({ workflowId, platform: url.platform });
-    const onDisk = await findCompletedOnDisk(deps.db, settings.DOWNLOAD_DIR, contentKey).catch((err: unknown) => {
-      // The database is a shortcut here, not a dependency: the workflow dedups too.
-      log.warn({ err }, 'database lookup failed; queueing anyway');
-      return null;
-    });
-    if (onDisk) {
-      log.info({ file: onDisk.filePath }, 'already downloaded; answered from the record');
-      report.alreadyDone.push({ url: url.original, file: onDisk });
+    if (!databaseDown) {
+      const onDisk = await findCompletedOnDisk(deps.db, settings.DOWNLOAD_DIR, contentKey).catch((err: unknown) => {
+        // The database is a shortcut here, not a dependency: the workflow dedups too.
+        log.warn({ err }, 'database lookup failed; queueing without it');
+        databaseDown = true;
+        return null;
+      });
+      if (onDisk) {
+        log.info({ file: onDisk.filePath }, 'already downloaded; answered from the record');
+        report.alreadyDone.push({ url: url.original, file: onDisk });
+        continue;
+      }
+    }
+    if (temporalDown) {
+      report.failed.push(url.original);
       continue;
     }
     try {
-      const running = await isRunning(deps, workflowId);
-      await startOrJoinDownload(deps.temporal, settings, { contentKey, url, mode: request.mode, correlationId: request.correlationId }, subscriber);
+      const deadline = () => Date.now() + TEMPORAL_CALL_TIMEOUT_MS;
+      const running = await deps.temporal.withDeadline(deadline(), () => isRunning(deps.temporal, workflowId));
+      await deps.temporal.withDeadline(deadline(), () =>
+        startOrJoinDownload(deps.temporal, settings, { contentKey, url, mode: request.mode, correlationId: request.correlationId }, subscriber),
+      );
       (running ? report.joined : report.queued).push(url.original);
       log.info({ url: url.normalized, joined: running }, running ? 'joined running download' : 'download queued');
     } catch (err) {
-      log.error({ err }, 'could not queue download');
+      log.error({ err }, 'could not queue download: Temporal did not answer');
       report.failed.push(url.original);
+      temporalDown = true;
     }
   }
   return report;
 }
 
-async function isRunning(deps: BotDeps, workflowId: string): Promise<boolean> {
+/** Whether a download with this ID is running now; throws when Temporal cannot answer. */
+async function isRunning(temporal: Client, workflowId: string): Promise<boolean> {
   try {
-    const description = await deps.temporal.workflow.getHandle(workflowId).describe();
+    const description = await temporal.workflow.getHandle(workflowId).describe();
     return description.status.name === 'RUNNING';
-  } catch {
-    return false;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
   }
 }
 

@@ -9,5 +9,5 @@ export type { Download, DownloadRequest } from './generated/prisma/client';
  * engine out of the picture (it cannot be downloaded on every machine).
  */
 export function createDb(databaseUrl: string): Db {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: 5 }) });
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: 5, connectionTimeoutMillis: 5_000 }) });
 }

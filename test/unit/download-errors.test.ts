@@ -4,7 +4,7 @@ const REPORT =
   '; please report this issue on  https://github.com/yt-dlp/yt-dlp/issues?q= , filling out the appropriate issue template. Confirm you are on the latest version using  yt-dlp -U';
 const EXIT_1 = { code: 1, signal: null };
 
-const PERMANENT: ErrorKind[] = ['NotFound', 'Unavailable', 'Private', 'GeoBlocked', 'Unsupported', 'NoFormats', 'Forbidden'];
+const PERMANENT: ErrorKind[] = ['StorageUnusable', 'NotFound', 'Unavailable', 'Private', 'GeoBlocked', 'Unsupported', 'NoFormats', 'Forbidden'];
 const TRANSIENT: ErrorKind[] = ['Network', 'ServerError', 'RateLimited', 'DiskFull', 'Interrupted', 'Unknown'];
 
 describe('ERROR_KINDS', () => {

@@ -1,0 +1,64 @@
+import { Client, Connection } from '@temporalio/client';
+import type { BotDeps, BotSettings } from '../../bot/context';
+import { queueLinks } from '../../bot/queue-links';
+import { createDb } from '../../lib/db';
+import { createLogger, LogCollector } from '../../lib/logger';
+import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
+import { downloadWorkflowId } from '../../workflows/definitions';
+import { freePort } from '../support/free-port';
+import { startTemporal } from '../support/temporal-server';
+
+/**
+ * What the bot does with a message of links when a service it talks to is down:
+ * Temporal down means a quick "could not queue, send again" for every link (not
+ * minutes of waiting); PostgreSQL down means the links are queued anyway.
+ */
+
+const settings: BotSettings = {
+  ADMIN_IDS: [1], TASK_QUEUE: 'outage-test', DOWNLOAD_TASK_QUEUE: 'outage-test-downloads', DOWNLOAD_DIR: '/tmp',
+  MAX_URLS_PER_MESSAGE: 50, MAX_URL_LENGTH: 2048, MAX_RETRIES: 1, RETRY_BASE_SECONDS: 1, RETRY_MAX_SECONDS: 10,
+  DISK_RECHECK_SECONDS: 1, DISK_WAIT_HOURS: 1, DOWNLOAD_TIMEOUT_MINUTES: 5, HEARTBEAT_TIMEOUT_SECONDS: 30,
+};
+const LINKS = ['https://example.com/a.mp4', 'https://example.com/b.mp4', 'https://example.com/c.mp4'];
+const request = { text: LINKS.join(' '), extraUrls: [], chatId: 5, userId: 5, messageId: 9, correlationId: 'outage', mode: 'video' as const };
+const noRecords = { download: { findUnique: async () => null } } as unknown as BotDeps['db'];
+
+test('with Temporal down every link is reported as not queued, promptly, and nothing is lost silently', async () => {
+  const temporal = await startTemporal();
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  await temporal.stop();
+  const logs = new LogCollector();
+  try {
+    const report = await queueLinks({ settings, logger: createLogger({ level: 'info', destination: logs }), temporal: client, db: noRecords, redis: undefined as never }, request);
+
+    expect(report.failed).toEqual(LINKS);
+    expect(report.queued).toEqual([]);
+    // Only the first link waited for Temporal; the others were answered without trying again.
+    expect(logs.entries().filter((e) => e.msg === 'could not queue download: Temporal did not answer')).toHaveLength(1);
+  } finally {
+    await client.connection.close();
+  }
+}, 30_000);
+
+test('with PostgreSQL down the links are still queued', async () => {
+  const temporal = await startTemporal();
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  const unreachable = createDb(`postgresql://postgres@127.0.0.1:${await freePort()}/nothing`);
+  const logs = new LogCollector();
+  try {
+    const report = await queueLinks({ settings, logger: createLogger({ level: 'info', destination: logs }), temporal: client, db: unreachable, redis: undefined as never }, request);
+
+    expect(report.queued).toEqual(LINKS);
+    for (const link of LINKS) {
+      const parsed = parseMediaUrl(link);
+      if (!parsed.ok) throw new Error('bad link');
+      const description = await client.workflow.getHandle(downloadWorkflowId(contentKeyFor(parsed.url, 'video'))).describe();
+      expect(description.status.name).toBe('RUNNING');
+    }
+    expect(logs.entries().filter((e) => e.msg === 'database lookup failed; queueing without it')).toHaveLength(1);
+  } finally {
+    await unreachable.$disconnect();
+    await client.connection.close();
+    await temporal.stop();
+  }
+}, 30_000);

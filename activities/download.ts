@@ -74,6 +74,14 @@ export function runYtDlp(
     });
     child.on('close', (code, signal) => {
       clearTimeout(killTimer);
+      // yt-dlp has exited; anything it started (ffmpeg) and left behind goes with it.
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // The group is empty: the usual case.
+        }
+      }
       options.signal.removeEventListener('abort', onAbort);
       resolve({ code, signal, stderr, result, spawnError });
     });

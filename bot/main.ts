@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'bot stopping');
-    void bot.stop();
+    bot.stop().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'bot did not stop cleanly'));
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -27,7 +27,8 @@ async function main(): Promise<void> {
   await bot.api.setMyCommands([{ command: 'start', description: 'How to use this bot' }]).catch((err: unknown) => {
     logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not register bot commands');
   });
-  await bot.start({
+  // A stop asked for while starting up means: do not start polling at all.
+  if (!stopping) await bot.start({
     allowed_updates: ['message'],
     onStart: (me) => logger.info({ username: me.username, apiRoot: config.TELEGRAM_API_ROOT }, 'bot started'),
   });

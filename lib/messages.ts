@@ -49,8 +49,20 @@ export interface IntakeReport {
   correlationId: string;
 }
 
+/** Telegram refuses messages over 4096 characters. */
+export const MAX_MESSAGE_LENGTH = 4096;
+const MAX_LINES_PER_SECTION = 10;
+
 function section(title: string, lines: string[]): string[] {
-  return lines.length === 0 ? [] : ['', title, ...lines.map((l) => `• ${l}`)];
+  if (lines.length === 0) return [];
+  const shown = lines.slice(0, MAX_LINES_PER_SECTION).map((l) => `• ${l}`);
+  const more = lines.length - shown.length;
+  return ['', title, ...shown, ...(more > 0 ? [`• … and ${more} more`] : [])];
+}
+
+/** Cuts text to what one Telegram message can hold. */
+export function fitMessage(text: string): string {
+  return text.length <= MAX_MESSAGE_LENGTH ? text : `${text.slice(0, MAX_MESSAGE_LENGTH - 2)}\n…`;
 }
 
 /** The immediate answer to a message with links: what happens to each one, and why. */
@@ -72,11 +84,11 @@ export function intakeReplyText(r: IntakeReport): string {
     ),
     ...section(`Could not be queued right now, please send again later (ref: ${r.correlationId}):`, r.failed.map((u) => shortUrl(u))),
   ];
-  return lines.join('\n').trim();
+  return fitMessage(lines.join('\n').trim());
 }
 
 export function completedText(url: string, file: DownloadedFile): string {
-  return ['✅ Downloaded', file.title, `Size: ${humanSize(file.sizeBytes)}`, `Saved as: ${file.filePath}`, `Link: ${shortUrl(url)}`].join('\n');
+  return fitMessage(['✅ Downloaded', file.title, `Size: ${humanSize(file.sizeBytes)}`, `Saved as: ${file.filePath}`, `Link: ${shortUrl(url)}`].join('\n'));
 }
 
 export function failedText(url: string, reason: string): string {

@@ -30,6 +30,9 @@ function start(name: string, command: string, args: string[]): Piece {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: Ctrl-C reaches only this script, which stops the
+    // pieces in order (bot and worker first, Temporal last).
+    detached: true,
   });
   for (const stream of [child.stdout!, child.stderr!]) {
     readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${label(name)} ${line.replace(ANSI, '')}\n`));

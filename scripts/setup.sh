@@ -27,7 +27,8 @@ else
   # optional packages, and `npm ci` then refuses the lock. `npm install` honours
   # the locked versions all the same.
   npm install --no-audit --no-fund
-  echo "$lock_hash" > "$STAMPS/npm"
+  # Stamp what is on disk after the install, in case npm rewrote the lock file.
+  hash_of package.json package-lock.json > "$STAMPS/npm"
 fi
 
 # --- Temporal CLI (dev server) -------------------------------------------------

@@ -35,17 +35,23 @@ export async function createWorkers(
     taskQueue: config.DOWNLOAD_TASK_QUEUE,
     activities: createDownloadQueueActivities(deps),
     maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT,
+    // On shutdown, give running downloads a moment to finish before they are
+    // cancelled (they then resume from their partial file on the next attempt).
+    shutdownGraceTime: '10 seconds',
   });
+  const workers = [main, downloads];
+  const shutdown = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
   return {
     async run() {
-      try {
-        await Promise.all([main.run(), downloads.run()]);
-      } finally {
-        await connection.close();
-      }
+      // If one worker fails, stop the other too, and report the first failure
+      // rather than the error of closing a connection still in use.
+      const results = await Promise.allSettled(workers.map((w) => w.run().catch((err: unknown) => (shutdown(), Promise.reject(err)))));
+      await connection.close();
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
-    shutdown() {
-      for (const w of [main, downloads]) if (w.getState() === 'RUNNING') w.shutdown();
-    },
+    shutdown,
   };
 }

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -51,6 +52,9 @@ function activitiesFor(policy: DownloadPolicy) {
     taskQueue: policy.downloadTaskQueue,
     startToCloseTimeout: policy.downloadTimeoutMinutes * 60_000,
     heartbeatTimeout: policy.heartbeatTimeoutSeconds * 1000,
+    // A cancelled download is over only when yt-dlp has stopped: a new request for
+    // the same content must not start a second writer on the same partial file.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
       initialInterval: policy.retryBaseSeconds * 1000,
       backoffCoefficient: 2,

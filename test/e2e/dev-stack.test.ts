@@ -7,7 +7,8 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { FakeBotApi } from '../support/fake-bot-api';
 import { freePort } from '../support/free-port';
 import { MediaServer } from '../support/media-server';
-import { BOT_TOKEN } from '../support/stack';
+import { createRedis } from '../../lib/redis';
+import { BOT_TOKEN, deleteKeys } from '../support/stack';
 import { textMessage } from '../support/telegram-updates';
 
 /**
@@ -25,6 +26,7 @@ let database: TestDatabase;
 let dir: string;
 let dev: ChildProcess | undefined;
 let output = '';
+const redisPrefix = `test:dev:${process.pid}:${Date.now()}:`;
 
 beforeAll(async () => {
   telegram = new FakeBotApi(BOT_TOKEN);
@@ -34,6 +36,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  const redis = createRedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0', redisPrefix);
+  await deleteKeys(redis).finally(() => redis.disconnect());
   try {
     if (dev?.pid) process.kill(-dev.pid, 'SIGKILL');
   } catch {
@@ -73,6 +77,8 @@ test('npm run dev starts Temporal with its UI, the worker and the bot; a link is
       TELEGRAM_API_ROOT: telegram.apiRoot,
       ADMIN_IDS: String(ADMIN),
       DATABASE_URL: database.url,
+      REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+      REDIS_KEY_PREFIX: redisPrefix,
       TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       TEMPORAL_UI_PORT: String(uiPort),
       TEMPORAL_DEV_DB_FILE: dbFile,
@@ -113,5 +119,11 @@ test('npm run dev starts Temporal with its UI, the worker and the bot; a link is
   // eslint-disable-next-line no-control-regex
   expect(output).not.toMatch(/\u001b\[/);
   expect(output).toContain('[dev     ] stopped');
+  // The bot and the worker stop while Temporal still answers; Temporal goes last.
+  const temporalExit = output.indexOf('temporal exited');
+  expect(output.indexOf('bot exited')).toBeGreaterThan(-1);
+  expect(output.indexOf('worker exited')).toBeGreaterThan(-1);
+  expect(output.indexOf('bot exited')).toBeLessThan(temporalExit);
+  expect(output.indexOf('worker exited')).toBeLessThan(temporalExit);
   expect(output).not.toContain(BOT_TOKEN);
 });

@@ -16,6 +16,10 @@ const BOT_USER = { id: 4242, is_bot: true, first_name: 'Test Downloader', userna
  */
 export class FakeBotApi {
   readonly calls: RecordedCall[] = [];
+  /** Chats that blocked the bot: sending to them fails with 403, as on the real API. */
+  readonly blockedChats = new Set<number>();
+  /** Answer this many sendMessage calls with 429 Too Many Requests first. */
+  rateLimitNext = 0;
   private readonly updates: Update[] = [];
   private nextUpdateId = 1;
   private nextMessageId = 1000;
@@ -97,15 +101,22 @@ export class FakeBotApi {
     if (token !== this.token) return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
     const payload = await readPayload(req);
     if (method !== 'getUpdates') this.calls.push({ method: method!, payload, at: Date.now() });
-    reply(200, { ok: true, result: await this.answer(method!, payload, req) });
+    if (method === 'sendMessage' && this.blockedChats.has(Number(payload.chat_id))) {
+      return reply(403, { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+    }
+    if (method === 'sendMessage' && this.rateLimitNext > 0) {
+      this.rateLimitNext -= 1;
+      return reply(429, { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } });
+    }
+    reply(200, { ok: true, result: await this.answer(method!, payload, res) });
   }
 
-  private async answer(method: string, payload: Record<string, unknown>, req: http.IncomingMessage): Promise<unknown> {
+  private async answer(method: string, payload: Record<string, unknown>, res: http.ServerResponse): Promise<unknown> {
     switch (method) {
       case 'getMe':
         return BOT_USER;
       case 'getUpdates':
-        return this.getUpdates(payload, req);
+        return this.getUpdates(payload, res);
       case 'sendMessage':
       case 'editMessageText':
         return this.message(payload);
@@ -129,7 +140,7 @@ export class FakeBotApi {
     } as Message;
   }
 
-  private async getUpdates(payload: Record<string, unknown>, req: http.IncomingMessage): Promise<Update[]> {
+  private async getUpdates(payload: Record<string, unknown>, res: http.ServerResponse): Promise<Update[]> {
     const offset = Number(payload.offset ?? 0);
     // Confirmed updates are gone for good, as on the real server.
     while (this.updates.length > 0 && this.updates[0]!.update_id < offset) this.updates.shift();
@@ -143,7 +154,7 @@ export class FakeBotApi {
             resolve();
           }
           this.waiters.push(done);
-          req.once('close', done);
+          res.once('close', done);
         });
       }
     }

@@ -1,4 +1,6 @@
 import {
+  fitMessage,
+  MAX_MESSAGE_LENGTH,
   completedText,
   failedText,
   humanSize,
@@ -170,5 +172,31 @@ describe('completion and failure messages', () => {
 
   test('internalErrorText gives the ref to quote', () => {
     expect(internalErrorText('a1b2c3d4e5f6')).toMatch(/\(ref: a1b2c3d4e5f6\)$/);
+  });
+});
+
+describe('message length', () => {
+  test('an intake reply for the most links a message may hold fits in one Telegram message', () => {
+    const long = (i: number) => `https://example.com/${'x'.repeat(110)}/${i}.mp4`;
+    const text = intakeReplyText({
+      queued: Array.from({ length: 50 }, (_, i) => long(i)),
+      joined: Array.from({ length: 30 }, (_, i) => long(i)),
+      alreadyDone: [],
+      duplicates: [],
+      rejected: Array.from({ length: 500 }, (_, i) => ({ input: long(i), reason: 'too_many' as const })),
+      failed: [],
+      correlationId: 'abc',
+    });
+    expect(text.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+    expect(text).toContain('Queued 50 downloads:');
+    expect(text).toContain('… and 40 more');
+    expect(text).toContain('… and 490 more');
+  });
+
+  test('fitMessage leaves short text alone and cuts long text to the limit', () => {
+    expect(fitMessage('short')).toBe('short');
+    const cut = fitMessage('y'.repeat(10_000));
+    expect(cut.length).toBe(MAX_MESSAGE_LENGTH);
+    expect(cut.endsWith('…')).toBe(true);
   });
 });

@@ -163,3 +163,25 @@ test('/start explains how to use the bot', async () => {
   );
   expect(String(help.payload.text)).toContain('/start');
 });
+
+test('an internal error reaches the user only as a reference ID that is in the logs', async () => {
+  // Telegram refuses the bot's reply once: the handler fails after the link was queued.
+  stack.telegram.rateLimitNext = 1;
+  const url = stack.media.route('/videos/hiccup.mp4');
+  const update = textMessage({ userId: ADMIN_ID, text: url });
+  stack.telegram.pushUpdate(update);
+
+  const apology = await stack.telegram.waitForCall(
+    (c) => c.method === 'sendMessage' && Number(c.payload.chat_id) === ADMIN_ID && /Something went wrong/.test(String(c.payload.text)),
+    30_000,
+    'the apology',
+  );
+  const ref = /\(ref: ([0-9a-f]+)\)/.exec(String(apology.payload.text))?.[1];
+  expect(ref).toBeDefined();
+  expect(String(apology.payload.text)).not.toMatch(/429|Too Many Requests|GrammyError/);
+  const failure = stack.logs.entries().find((e) => e.msg === 'update failed' && e.correlationId === ref);
+  expect(failure).toBeDefined();
+  expect(JSON.stringify(failure)).toContain('429');
+  // The download itself went ahead and its owner is still told.
+  await stack.telegram.waitForCall(replyTo(ADMIN_ID, update.message.message_id, /Downloaded/), 60_000, 'the completion message');
+});

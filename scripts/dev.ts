@@ -76,8 +76,11 @@ async function waitForTemporal(address: string, namespace: string): Promise<void
     if (stopping) return;
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      await connection.workflowService.describeNamespace({ namespace });
-      await connection.close();
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+      } finally {
+        await connection.close();
+      }
       return;
     } catch {
       if (i === 0) say(`waiting for Temporal on ${address}`);

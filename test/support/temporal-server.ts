@@ -29,9 +29,12 @@ export async function startTemporal(namespace = 'default'): Promise<TestTemporal
     if (child.exitCode !== null) throw new Error(`temporal dev server exited: ${stderr}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      // Ready when the namespace answers, not merely when the port is open.
-      await connection.workflowService.describeNamespace({ namespace });
-      await connection.close();
+      try {
+        // Ready when the namespace answers, not merely when the port is open.
+        await connection.workflowService.describeNamespace({ namespace });
+      } finally {
+        await connection.close();
+      }
       break;
     } catch (err) {
       if (Date.now() > deadline) {

@@ -36,6 +36,12 @@ function activitiesFor(policy: DownloadPolicy) {
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12 },
   });
+  // One quick look first, so the workflow knows (and operators see) when it waits.
+  const diskNow = proxyActivities<DownloadQueueActivities>({
+    taskQueue: policy.downloadTaskQueue,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 1 },
+  });
   // Low disk fails the check retryably; Temporal re-runs it on a long interval
   // until space frees up or the wait limit passes.
   const disk = proxyActivities<DownloadQueueActivities>({
@@ -64,7 +70,7 @@ function activitiesFor(policy: DownloadPolicy) {
       nonRetryableErrorTypes: ['DiskFull'],
     },
   });
-  return { records, notifier, disk, downloader };
+  return { records, notifier, diskNow, disk, downloader };
 }
 
 /** Turns an activity failure into the reason users and the record see. */
@@ -86,7 +92,7 @@ function describeFailure(err: unknown, step: 'disk' | 'download', policy: Downlo
  * who asked. More requests for the same content join through `subscribe`.
  */
 export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOutcome> {
-  const { records, notifier, disk, downloader } = activitiesFor(input.policy);
+  const { records, notifier, diskNow, disk, downloader } = activitiesFor(input.policy);
   const subscribers: Subscriber[] = [];
   const unnotified: Subscriber[] = [];
   let state: DownloadState = 'queued';
@@ -142,10 +148,22 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
   if (cancelled) throw cancelled;
   return outcome;
 
+  async function waitForDiskSpace(): Promise<void> {
+    try {
+      await diskNow.checkDiskSpace(input);
+      return;
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      if (!(cause instanceof ApplicationFailure && cause.type === DISK_LOW)) throw err;
+    }
+    setState('waiting_for_disk');
+    await disk.checkDiskSpace(input);
+  }
+
   async function downloadWhenSpace(): Promise<DownloadOutcome> {
     for (let round = 1; ; round++) {
       try {
-        await disk.checkDiskSpace(input);
+        await waitForDiskSpace();
       } catch (err) {
         if (isCancellation(err)) throw err;
         return { status: 'failed', ...describeFailure(err, 'disk', input.policy) };

@@ -119,6 +119,19 @@ async function download(workers: TestWorkers, url: string, userId: number, overr
   return result(what.contentKey);
 }
 
+function workflowIdOf(url: string): string {
+  return downloadWorkflowId(request(0, url).what.contentKey);
+}
+
+/** Every value the workflow gave the DownloadState search attribute, in order (from its history). */
+async function downloadStates(workflowId: string): Promise<string[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).flatMap((event) => {
+    const data = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.DownloadState?.data;
+    return data ? [JSON.parse(Buffer.from(data).toString('utf8')) as string] : [];
+  });
+}
+
 async function result(contentKey: string): Promise<DownloadOutcome> {
   return client.workflow.getHandle(downloadWorkflowId(contentKey)).result();
 }
@@ -287,6 +300,8 @@ test('with the disk low the download waits, then proceeds once space frees up', 
   expect(diskChecks).toHaveLength(3);
   expect(downloadedAfterChecks).toBe(3);
   expect(stateWrites).toEqual(['waiting_for_disk', 'waiting_for_disk']);
+  // Operators filtering on DownloadState saw the wait.
+  expect(await downloadStates(workflowIdOf('https://example.com/big.mp4'))).toEqual(['waiting_for_disk', 'downloading', 'completed']);
 });
 
 test('a disk that fills up during a download sends it back to wait for space, then it resumes', async () => {

@@ -6,8 +6,19 @@ import { queueLinks } from '../queue-links';
 
 export const linksFeature = new Composer<BotContext>();
 
-function hiddenLinks(entities: MessageEntity[] | undefined): string[] {
-  return (entities ?? []).flatMap((e) => (e.type === 'text_link' ? [e.url] : []));
+/**
+ * Links Telegram marked that a scan of the words would miss: links hidden behind
+ * text, and links written without a scheme ("youtu.be/abc"), which Telegram
+ * highlights too. Entity offsets count UTF-16 units, as JavaScript strings do.
+ */
+export function linksFromEntities(text: string, entities: MessageEntity[] | undefined): string[] {
+  return (entities ?? []).flatMap((e) => {
+    if (e.type === 'text_link') return [e.url];
+    if (e.type !== 'url') return [];
+    const link = text.slice(e.offset, e.offset + e.length);
+    // Links with a scheme or a leading "www." are found by the word scan already.
+    return /^[a-z][a-z0-9+.-]*:/i.test(link) || /^www\./i.test(link) ? [] : [`https://${link}`];
+  });
 }
 
 /** Any text (or caption) that is not a command: its links are queued, and the reply says what happened to each. */
@@ -17,7 +28,7 @@ linksFeature.on(['message:text', 'message:caption'], async (ctx) => {
   if (text.startsWith('/')) return;
   const report = await queueLinks(ctx.deps, {
     text,
-    extraUrls: hiddenLinks(message.entities ?? message.caption_entities),
+    extraUrls: linksFromEntities(text, message.entities ?? message.caption_entities),
     chatId: ctx.chat.id,
     userId: ctx.from?.id ?? ctx.chat.id,
     messageId: message.message_id,

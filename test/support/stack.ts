@@ -40,76 +40,92 @@ export interface Stack {
  * API, plus a media server. Everything it starts, `stop()` stops.
  */
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
-  const telegram = new FakeBotApi(BOT_TOKEN);
-  const media = new MediaServer();
-  const downloadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-downloads-'));
-  const [temporal, database] = await Promise.all([startTemporal(), createTestDatabase(), telegram.start(), media.start(), workflowBundle()]);
-  const id = randomBytes(3).toString('hex');
-  const config = parseConfig({
-    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-    TELEGRAM_API_ROOT: telegram.apiRoot,
-    ADMIN_IDS: `${ADMIN_ID},${OTHER_ADMIN_ID}`,
-    DATABASE_URL: database.url,
-    REDIS_KEY_PREFIX: `test:${id}:`,
-    TEMPORAL_ADDRESS: temporal.address,
-    TASK_QUEUE: `e2e-${id}`,
-    DOWNLOAD_TASK_QUEUE: `e2e-${id}-downloads`,
-    DOWNLOAD_DIR: downloadDir,
-    MIN_DISK_SPACE_GB: '0',
-    MAX_RETRIES: '3',
-    RETRY_BASE_SECONDS: '0.3',
-    SOCKET_TIMEOUT: '5',
-    HEARTBEAT_TIMEOUT_SECONDS: '20',
-    LOG_LEVEL: 'info',
-    ...env,
-  });
-  const logs = new LogCollector();
-  const logger = createLogger({ level: config.LOG_LEVEL, secrets: secretsOf(config), destination: logs });
-  const client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: config.TEMPORAL_NAMESPACE });
+  // Undo steps, last first: if any start-up step fails, what did start is stopped.
+  const undo: Array<() => Promise<unknown> | void> = [];
+  const stopAll = async () => {
+    const errors: unknown[] = [];
+    for (const step of undo.reverse()) await Promise.resolve().then(step).catch((err: unknown) => errors.push(err));
+    if (errors.length) throw errors[0];
+  };
+  try {
+    const telegram = new FakeBotApi(BOT_TOKEN);
+    const media = new MediaServer();
+    const downloadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-downloads-'));
+    undo.push(() => fs.rmSync(downloadDir, { recursive: true, force: true }));
+    await telegram.start();
+    undo.push(() => telegram.stop());
+    await media.start();
+    undo.push(() => media.stop());
+    const [temporal, database] = await Promise.all([
+      startTemporal().then((t) => (undo.push(() => t.stop()), t)),
+      createTestDatabase().then((d) => (undo.push(() => d.drop()), d)),
+      workflowBundle(),
+    ]);
+    const id = randomBytes(3).toString('hex');
+    const config = parseConfig({
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      ADMIN_IDS: `${ADMIN_ID},${OTHER_ADMIN_ID}`,
+      DATABASE_URL: database.url,
+      REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+      REDIS_KEY_PREFIX: `test:${id}:`,
+      TEMPORAL_ADDRESS: temporal.address,
+      TASK_QUEUE: `e2e-${id}`,
+      DOWNLOAD_TASK_QUEUE: `e2e-${id}-downloads`,
+      DOWNLOAD_DIR: downloadDir,
+      MIN_DISK_SPACE_GB: '0',
+      MAX_RETRIES: '3',
+      RETRY_BASE_SECONDS: '0.3',
+      SOCKET_TIMEOUT: '5',
+      HEARTBEAT_TIMEOUT_SECONDS: '20',
+      LOG_LEVEL: 'info',
+      ...env,
+    });
+    const logs = new LogCollector();
+    const logger = createLogger({ level: config.LOG_LEVEL, secrets: secretsOf(config), destination: logs });
+    const client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: config.TEMPORAL_NAMESPACE });
+    undo.push(() => client.connection.close());
 
-  const workers: WorkerSet = await createWorkers(
-    config,
-    {
-      db: database.db,
-      telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
-      logger: logger.child({ name: 'worker' }),
-      downloadDir: config.DOWNLOAD_DIR,
-      minDiskSpaceGb: config.MIN_DISK_SPACE_GB,
-      ytDlpPath: config.YTDLP_PATH,
-      socketTimeoutSeconds: config.SOCKET_TIMEOUT,
-      freeBytes: freeBytesOnDisk,
-      heartbeatEveryMs: 1_000,
-    },
-    { workflowBundle: await workflowBundle() },
-  );
-  const workersRunning = workers.run();
-  const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
-  const bot: Bot<BotContext> = createBot(
-    { settings: config, logger: logger.child({ name: 'bot' }), temporal: client, db: database.db, redis },
-    { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT },
-  );
-  const botRunning = bot.start({ allowed_updates: ['message'] });
-
-  return {
-    config,
-    telegram,
-    media,
-    database,
-    temporal,
-    client,
-    logs,
-    async stop() {
-      await bot.stop();
-      await botRunning;
+    const workers: WorkerSet = await createWorkers(
+      config,
+      {
+        db: database.db,
+        telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
+        logger: logger.child({ name: 'worker' }),
+        downloadDir: config.DOWNLOAD_DIR,
+        minDiskSpaceGb: config.MIN_DISK_SPACE_GB,
+        ytDlpPath: config.YTDLP_PATH,
+        socketTimeoutSeconds: config.SOCKET_TIMEOUT,
+        freeBytes: freeBytesOnDisk,
+        heartbeatEveryMs: 1_000,
+      },
+      { workflowBundle: await workflowBundle() },
+    );
+    const workersRunning = workers.run();
+    undo.push(async () => {
       workers.shutdown();
       await workersRunning;
-      await client.connection.close();
+    });
+    const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
+    undo.push(async () => {
       await deleteKeys(redis);
       redis.disconnect();
-      await Promise.all([temporal.stop(), database.drop(), telegram.stop(), media.stop()]);
-      fs.rmSync(downloadDir, { recursive: true, force: true });
-    },
-  };
+    });
+    const bot: Bot<BotContext> = createBot(
+      { settings: config, logger: logger.child({ name: 'bot' }), temporal: client, db: database.db, redis },
+      { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT },
+    );
+    const botRunning = bot.start({ allowed_updates: ['message'] });
+    undo.push(async () => {
+      await bot.stop();
+      await botRunning;
+    });
+
+    return { config, telegram, media, database, temporal, client, logs, stop: stopAll };
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Removes every key this run wrote (the client's prefix scopes them). */

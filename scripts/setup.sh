@@ -61,11 +61,18 @@ else
 fi
 
 # --- yt-dlp and ffmpeg ---------------------------------------------------------
+# YTDLP_PATH from the environment, else from .env, else yt-dlp on PATH.
+ytdlp="${YTDLP_PATH:-}"
+if [ -z "$ytdlp" ] && [ -f .env ]; then ytdlp=$(sed -n 's/^YTDLP_PATH=//p' .env | tail -n 1); fi
+if [ -n "$ytdlp" ] && ! command -v "$ytdlp" >/dev/null 2>&1; then
+  fail "YTDLP_PATH is set to $ytdlp, which is not an executable. Fix YTDLP_PATH or unset it to use Debian's yt-dlp."
+fi
+ytdlp="${ytdlp:-yt-dlp}"
 missing=()
-command -v "${YTDLP_PATH:-yt-dlp}" >/dev/null 2>&1 || missing+=(yt-dlp)
+command -v "$ytdlp" >/dev/null 2>&1 || missing+=(yt-dlp)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ ${#missing[@]} -eq 0 ]; then
-  say "yt-dlp $(yt-dlp --version 2>/dev/null || echo '?') and ffmpeg are installed"
+  say "yt-dlp $("$ytdlp" --version 2>/dev/null || echo '?') ($ytdlp) and ffmpeg are installed"
 elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   say "installing ${missing[*]} from Debian packages"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -9,6 +10,30 @@ import type { DownloadedFile, DownloadInput } from '../workflows/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
 import { buildYtDlpArgs, INCOMPLETE_DIR, parseProgressLine, parseResultLine, type Progress, type YtDlpResult } from './ytdlp';
+
+/** Where an executable named like `name` (a path, or a name looked up on PATH) is, or null. */
+export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  const candidates = name.includes('/') ? [name] : (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, name));
+  for (const file of candidates) {
+    try {
+      fsSync.accessSync(file, fsSync.constants.X_OK);
+      if (fsSync.statSync(file).isFile()) return file;
+    } catch {
+      // Not here.
+    }
+  }
+  return null;
+}
+
+// On Linux, setpriv (util-linux) makes the kernel kill yt-dlp if the worker dies,
+// even by SIGKILL, so a retry on another worker never shares the partial file
+// with an orphan still writing it. setpriv execs yt-dlp: same PID, same group.
+const SETPRIV = process.platform === 'linux' ? findExecutable('setpriv') : null;
+
+/** The command that runs `executable args`, tied to this process's life where the OS allows. */
+export function diesWithWorker(executable: string, args: string[]): { command: string; args: string[] } {
+  return SETPRIV ? { command: SETPRIV, args: ['--pdeathsig', 'KILL', '--', executable, ...args] } : { command: executable, args };
+}
 
 /** How long yt-dlp gets to stop after SIGTERM before its whole process group is killed. */
 const KILL_GRACE_MS = 5_000;
@@ -37,7 +62,8 @@ export function runYtDlp(
     let spawnError: Error | null = null;
     let killTimer: NodeJS.Timeout | undefined;
 
-    const child = spawn(executable, args, {
+    const tied = diesWithWorker(executable, args);
+    const child = spawn(tied.command, tied.args, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' },
@@ -125,13 +151,19 @@ export function createDownloadActivities(deps: ActivityDeps) {
           socketTimeoutSeconds: deps.socketTimeoutSeconds,
         });
 
+        const ytDlp = findExecutable(deps.ytDlpPath);
+        if (!ytDlp) {
+          const classified = make('Unknown', `yt-dlp not found at "${deps.ytDlpPath}" (check YTDLP_PATH)`);
+          log.error({ detail: classified.detail }, 'yt-dlp could not be started (check YTDLP_PATH)');
+          throw failure(classified);
+        }
         let latest: Progress | null = null;
         const beat = () => ctx.heartbeat(latest ? { ...latest } : { status: 'starting' });
         beat();
         const ticker = setInterval(beat, deps.heartbeatEveryMs);
         let run: YtDlpRun;
         try {
-          run = await runYtDlp(deps.ytDlpPath, args, {
+          run = await runYtDlp(ytDlp, args, {
             signal: ctx.cancellationSignal,
             onProgress: (p) => {
               latest = p;

@@ -30,6 +30,8 @@ export interface MediaRoute {
   delayMs?: number;
   /** Send the body at about this many bytes per second. */
   bytesPerSecond?: number;
+  /** Send this many bytes of the body, then go silent with the connection open. */
+  stallAfterBytes?: number;
 }
 
 /**
@@ -106,16 +108,26 @@ export class MediaServer {
         'accept-ranges': 'bytes',
       });
       if (req.method === 'HEAD') return void res.end();
-      return send(fs.createReadStream(file, { start, end }), res, route.bytesPerSecond);
+      return send(file, start, end, res, route);
     }
     res.writeHead(200, { 'content-type': contentType, 'content-length': size, 'accept-ranges': 'bytes' });
     if (req.method === 'HEAD') return void res.end();
-    send(fs.createReadStream(file), res, route.bytesPerSecond);
+    send(file, 0, size - 1, res, route);
   }
 }
 
-/** Streams `source` to `res`, paced to `bytesPerSecond` when given. */
-function send(source: fs.ReadStream, res: http.ServerResponse, bytesPerSecond?: number): void {
+/** Sends bytes `start..end` of `file`, paced to `bytesPerSecond` and cut short at `stallAfterBytes` when given. */
+function send(file: string, start: number, end: number, res: http.ServerResponse, route: MediaRoute): void {
+  if (route.stallAfterBytes !== undefined) {
+    const head = Buffer.alloc(Math.min(route.stallAfterBytes, end - start + 1));
+    const fd = fs.openSync(file, 'r');
+    fs.readSync(fd, head, 0, head.length, start);
+    fs.closeSync(fd);
+    res.write(head); // ...and nothing more: the client waits on a silent connection
+    return;
+  }
+  const source = fs.createReadStream(file, { start, end });
+  const { bytesPerSecond } = route;
   if (!bytesPerSecond) {
     source.pipe(res);
     return;

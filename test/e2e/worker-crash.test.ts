@@ -1,0 +1,154 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { BotSettings } from '../../bot/context';
+import { startOrJoinDownload } from '../../bot/queue-links';
+import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { FakeBotApi } from '../support/fake-bot-api';
+import { MediaServer } from '../support/media-server';
+import { BOT_TOKEN } from '../support/stack';
+import { startTemporal, type TestTemporal } from '../support/temporal-server';
+
+/**
+ * The promise at the heart of the product: a worker killed mid-download (SIGKILL,
+ * no goodbye) loses nothing. Its yt-dlp dies with it, Temporal notices the missing
+ * heartbeats, another worker resumes the partial file, and the user is told once.
+ */
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const ROUTE = '/crash/clip.mp4';
+const CHAT = 8001;
+
+let temporal: TestTemporal;
+let database: TestDatabase;
+let telegram: FakeBotApi;
+let media: MediaServer;
+let dir: string;
+const workers: ChildProcess[] = [];
+
+beforeAll(async () => {
+  telegram = new FakeBotApi(BOT_TOKEN);
+  media = new MediaServer();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-crash-'));
+  [temporal, database] = await Promise.all([startTemporal(), createTestDatabase(), telegram.start(), media.start()]);
+});
+
+afterAll(async () => {
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  await Promise.all([temporal?.stop(), database?.drop(), telegram?.stop(), media?.stop()]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const settings = (): BotSettings => ({
+  ADMIN_IDS: [CHAT], TASK_QUEUE: 'crash', DOWNLOAD_TASK_QUEUE: 'crash-downloads', DOWNLOAD_DIR: path.join(dir, 'downloads'),
+  MAX_URLS_PER_MESSAGE: 50, MAX_URL_LENGTH: 2048, MAX_RETRIES: 3, RETRY_BASE_SECONDS: 0.5, RETRY_MAX_SECONDS: 5,
+  DISK_RECHECK_SECONDS: 1, DISK_WAIT_HOURS: 1, DOWNLOAD_TIMEOUT_MINUTES: 5, HEARTBEAT_TIMEOUT_SECONDS: 3,
+});
+
+/** The real worker entry point in a process of its own (one process: node loads tsx itself). */
+function startWorker(): ChildProcess {
+  const s = settings();
+  const tsxLoader = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+  const worker = spawn(process.execPath, ['--import', tsxLoader, path.join(ROOT, 'workers', 'main.ts')], {
+    cwd: dir, // no developer .env is read
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // (stderr is read below, so a worker that fails to start says why in the test output)
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      ADMIN_IDS: String(CHAT),
+      DATABASE_URL: database.url,
+      TEMPORAL_ADDRESS: temporal.address,
+      TASK_QUEUE: s.TASK_QUEUE,
+      DOWNLOAD_TASK_QUEUE: s.DOWNLOAD_TASK_QUEUE,
+      DOWNLOAD_DIR: s.DOWNLOAD_DIR,
+      MIN_DISK_SPACE_GB: '0',
+      HEARTBEAT_TIMEOUT_SECONDS: String(s.HEARTBEAT_TIMEOUT_SECONDS),
+      LOG_LEVEL: 'warn',
+    },
+  });
+  let stderr = '';
+  worker.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  worker.on('exit', (code, signal) => {
+    if (signal !== 'SIGKILL') console.error(`worker exited (${signal ?? code}): ${stderr}`);
+  });
+  workers.push(worker);
+  return worker;
+}
+
+function ytDlpRunning(): boolean {
+  return fs.readdirSync('/proc').some((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      return cmdline.includes('yt-dlp') && cmdline.includes(ROUTE);
+    } catch {
+      return false;
+    }
+  });
+}
+
+function partialBytes(): number {
+  const incomplete = path.join(settings().DOWNLOAD_DIR, '.incomplete');
+  if (!fs.existsSync(incomplete)) return 0;
+  return fs.readdirSync(incomplete).reduce((sum, f) => sum + fs.statSync(path.join(incomplete, f)).size, 0);
+}
+
+async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a worker killed mid-download: yt-dlp dies with it, another worker resumes the file, the user is told once', async () => {
+  // Part of the file, then silence: yt-dlp sits waiting and prints nothing, so only
+  // the kernel (not a broken pipe) can end it when its worker dies.
+  const url = media.route(ROUTE, { stallAfterBytes: 30_000 });
+  const first = startWorker();
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  try {
+    const parsed = parseMediaUrl(url);
+    if (!parsed.ok) throw new Error('bad url');
+    const contentKey = contentKeyFor(parsed.url, 'video');
+    await startOrJoinDownload(client, settings(), { contentKey, url: parsed.url, mode: 'video', correlationId: 'crash' }, {
+      chatId: CHAT, userId: CHAT, messageId: 1, correlationId: 'crash',
+    });
+
+    // yt-dlp reads in growing blocks and keeps the last, unfilled one in memory:
+    // wait for part of what was sent, then for it to settle into waiting.
+    await eventually(() => partialBytes() >= 8_000, 60_000, 'the first worker to write part of the file');
+    await new Promise((r) => setTimeout(r, 1_500));
+    first.kill('SIGKILL');
+    // Well inside yt-dlp's own 30 s socket timeout: it died with its worker.
+    await eventually(() => !ytDlpRunning(), 5_000, "the dead worker's yt-dlp to die too");
+    const leftBehind = partialBytes();
+    expect(leftBehind).toBeGreaterThan(0);
+
+    media.route(ROUTE); // full speed for the retry
+    startWorker();
+    const done = await telegram.waitForCall(
+      (c) => c.method === 'sendMessage' && Number(c.payload.chat_id) === CHAT && /Downloaded/.test(String(c.payload.text)),
+      90_000,
+      'the completion message',
+    );
+    const savedAs = /Saved as: (.+)/.exec(String(done.payload.text))![1]!;
+    expect(fs.readFileSync(path.join(settings().DOWNLOAD_DIR, savedAs))).toEqual(fs.readFileSync(media.clipPath));
+    // The second worker asked only for the rest of the file.
+    expect(media.rangeStarts.get(ROUTE)?.some((start) => start > 0)).toBe(true);
+    const row = await database.db.download.findUniqueOrThrow({ where: { contentKey } });
+    expect(row).toMatchObject({ state: 'completed', attempts: 2 });
+
+    // One completion message, even after the workflow has fully finished.
+    await client.workflow.getHandle(row.workflowId).result();
+    expect(telegram.sentTo(CHAT).filter((t) => /Downloaded/.test(t))).toHaveLength(1);
+  } finally {
+    await client.connection.close();
+  }
+});

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -28,7 +28,12 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
 // On Linux, setpriv (util-linux) makes the kernel kill yt-dlp if the worker dies,
 // even by SIGKILL, so a retry on another worker never shares the partial file
 // with an orphan still writing it. setpriv execs yt-dlp: same PID, same group.
-const SETPRIV = process.platform === 'linux' ? findExecutable('setpriv') : null;
+// Old util-linux (before 2.33) and BusyBox have setpriv without --pdeathsig: try it once.
+const SETPRIV = ((): string | null => {
+  const found = process.platform === 'linux' ? findExecutable('setpriv') : null;
+  if (!found) return null;
+  return spawnSync(found, ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore', timeout: 5_000 }).status === 0 ? found : null;
+})();
 
 /** The command that runs `executable args`, tied to this process's life where the OS allows. */
 export function diesWithWorker(executable: string, args: string[]): { command: string; args: string[] } {

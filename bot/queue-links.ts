@@ -108,7 +108,7 @@ export async function queueLinks(deps: BotDeps, request: LinkRequest): Promise<I
       (running ? report.joined : report.queued).push(url.original);
       log.info({ url: url.normalized, joined: running }, running ? 'joined running download' : 'download queued');
     } catch (err) {
-      log.error({ err }, 'could not queue download: Temporal did not answer');
+      log.error({ err }, 'could not queue download; not asking Temporal again for this message');
       report.failed.push(url.original);
       temporalDown = true;
     }

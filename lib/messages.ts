@@ -69,6 +69,8 @@ export function fitMessage(text: string): string {
 export function intakeReplyText(r: IntakeReport): string {
   const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const lines = [
+    // What needs the user's action comes first, so a long reply never cuts it off.
+    ...section(`Could not be queued right now, please send again later (ref: ${r.correlationId}):`, r.failed.map((u) => shortUrl(u))),
     ...section(`Queued ${count(r.queued.length, 'download')}:`, r.queued.map((u) => shortUrl(u))),
     ...section('Already downloading (you will be told when it finishes):', r.joined.map((u) => shortUrl(u))),
     ...section(
@@ -82,7 +84,6 @@ export function intakeReplyText(r: IntakeReport): string {
         reason === 'too_many' ? `${shortUrl(input, 60)} - too many links in one message` : `${shortUrl(input, 60)} - ${REJECTION_REASONS[reason]}`,
       ),
     ),
-    ...section(`Could not be queued right now, please send again later (ref: ${r.correlationId}):`, r.failed.map((u) => shortUrl(u))),
   ];
   return fitMessage(lines.join('\n').trim());
 }

@@ -10,7 +10,8 @@ import { temporalDevCommand } from './temporal';
 
 const ROOT = path.resolve(__dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const STOP_GRACE_MS = 15_000;
+// More than the worker's 10 s shutdown grace plus yt-dlp's 5 s to stop.
+const STOP_GRACE_MS = 25_000;
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
 
@@ -49,12 +50,21 @@ function start(name: string, command: string, args: string[]): Piece {
   return piece;
 }
 
+/** Signals a piece's whole process group (tsx runs the real program as a child). */
+function signalGroup(piece: Piece, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-piece.child.pid!, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
 async function stopPiece(piece: Piece): Promise<void> {
   if (piece.child.exitCode !== null || piece.child.signalCode !== null) return;
-  piece.child.kill('SIGINT');
+  signalGroup(piece, 'SIGINT');
   const timer = setTimeout(() => {
     say(`${piece.name} did not stop in time; killing it`);
-    piece.child.kill('SIGKILL');
+    signalGroup(piece, 'SIGKILL');
   }, STOP_GRACE_MS);
   await piece.exited;
   clearTimeout(timer);
@@ -90,8 +100,9 @@ async function waitForTemporal(address: string, namespace: string): Promise<void
 }
 
 async function main(): Promise<void> {
-  process.on('SIGINT', () => void stopAll(0));
-  process.on('SIGTERM', () => void stopAll(0));
+  // The pieces run in their own process groups, so the terminal's signals reach
+  // only this script: every way of closing it must stop them.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, () => void stopAll(0));
   const env = readEnv(ROOT);
   const { TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } = parsePartialConfig(env, ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE']);
   const temporal = temporalDevCommand(env);

@@ -63,7 +63,10 @@ fi
 # --- yt-dlp and ffmpeg ---------------------------------------------------------
 # YTDLP_PATH from the environment, else from .env, else yt-dlp on PATH.
 ytdlp="${YTDLP_PATH:-}"
-if [ -z "$ytdlp" ] && [ -f .env ]; then ytdlp=$(sed -n 's/^YTDLP_PATH=//p' .env | tail -n 1); fi
+# (read the way the app reads it: quotes, `export` and CRLF handled by Node's parseEnv)
+if [ -z "$ytdlp" ] && [ -f .env ]; then
+  ytdlp=$(node -e 'const fs=require("fs"),{parseEnv}=require("util");process.stdout.write((parseEnv(fs.readFileSync(".env","utf8")).YTDLP_PATH||"").trim())')
+fi
 if [ -n "$ytdlp" ] && ! command -v "$ytdlp" >/dev/null 2>&1; then
   fail "YTDLP_PATH is set to $ytdlp, which is not an executable. Fix YTDLP_PATH or unset it to use Debian's yt-dlp."
 fi

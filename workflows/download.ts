@@ -10,6 +10,7 @@ import {
   TimeoutFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
 import type { DownloadQueueActivities, LightActivities } from '../activities';
 import { DISK_LOW, ERROR_KINDS, isErrorKind } from '../lib/download-errors';
 import type { DownloadState } from '../lib/download-state';
@@ -37,10 +38,11 @@ function activitiesFor(policy: DownloadPolicy) {
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12 },
   });
   // One quick look first, so the workflow knows (and operators see) when it waits.
+  // Low disk is its answer, not a failure to retry; a lost worker is retried.
   const diskNow = proxyActivities<DownloadQueueActivities>({
     taskQueue: policy.downloadTaskQueue,
     startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 1 },
+    retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: [DISK_LOW] },
   });
   // Low disk fails the check retryably; Temporal re-runs it on a long interval
   // until space frees up or the wait limit passes.
@@ -76,8 +78,12 @@ function activitiesFor(policy: DownloadPolicy) {
 /** Turns an activity failure into the reason users and the record see. */
 function describeFailure(err: unknown, step: 'disk' | 'download', policy: DownloadPolicy): { errorKind: string; message: string } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  // When the wait for space runs out, Temporal reports the check's last failure (DiskLow).
-  const diskWaitOver = step === 'disk' && (cause instanceof TimeoutFailure || (cause instanceof ApplicationFailure && cause.type === DISK_LOW));
+  // When the wait for space runs out, Temporal reports the check's last failure (DiskLow),
+  // or a schedule-to-close timeout; any other timeout is a lost worker, not a full disk.
+  const diskWaitOver =
+    step === 'disk' &&
+    ((cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_CLOSE) ||
+      (cause instanceof ApplicationFailure && cause.type === DISK_LOW));
   if (diskWaitOver) return { errorKind: 'DiskFull', message: `the download disk stayed full for ${policy.diskWaitHours} hours` };
   if (cause instanceof TimeoutFailure) return { errorKind: 'Timeout', message: 'the download stopped making progress or took too long' };
   if (cause instanceof ApplicationFailure && isErrorKind(cause.type)) {

@@ -16,8 +16,10 @@ export function linksFromEntities(text: string, entities: MessageEntity[] | unde
     if (e.type === 'text_link') return [e.url];
     if (e.type !== 'url') return [];
     const link = text.slice(e.offset, e.offset + e.length);
-    // Links with a scheme or a leading "www." are found by the word scan already.
-    return /^[a-z][a-z0-9+.-]*:/i.test(link) || /^www\./i.test(link) ? [] : [`https://${link}`];
+    // Links with a scheme or a leading "www." are found by the word scan already;
+    // a bare name with no path ("README.md", "example.com") is not a media link.
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(link) || /^www\./i.test(link) || !link.includes('/')) return [];
+    return [`https://${link}`];
   });
 }
 

@@ -26,6 +26,8 @@ let database: TestDatabase;
 let dir: string;
 let dev: ChildProcess | undefined;
 let output = '';
+let allExited: Promise<void> | undefined;
+let stopped = false;
 const redisPrefix = `test:dev:${process.pid}:${Date.now()}:`;
 
 beforeAll(async () => {
@@ -36,6 +38,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // If the test failed before its Ctrl-C, stop the stack the way a user would, then force it.
+  if (dev?.pid && allExited && !stopped) {
+    try {
+      process.kill(-dev.pid, 'SIGINT');
+    } catch {
+      // Gone already.
+    }
+    await Promise.race([allExited, new Promise((r) => setTimeout(r, 40_000))]);
+  }
   const redis = createRedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0', redisPrefix);
   await deleteKeys(redis).finally(() => redis.disconnect());
   try {
@@ -89,7 +100,7 @@ test('npm run dev starts Temporal with its UI, the worker and the bot; a link is
   });
   for (const stream of [dev.stdout!, dev.stderr!]) stream.on('data', (d: Buffer) => (output += d.toString()));
   // Every process of the stack writes to this pipe: it closes when the last one exits.
-  const allExited = new Promise<void>((resolve) => dev!.stdout!.on('close', () => resolve()));
+  allExited = new Promise<void>((resolve) => dev!.stdout!.on('close', () => resolve()));
 
   await waitForOutput(/\[worker\s*\] .*"worker started"/, 90_000);
   await waitForOutput(/\[bot\s*\] .*"bot started"/, 30_000);
@@ -110,6 +121,7 @@ test('npm run dev starts Temporal with its UI, the worker and the bot; a link is
   // Ctrl-C in a terminal signals the whole foreground process group.
   process.kill(-dev.pid!, 'SIGINT');
   await allExited;
+  stopped = true;
   expect(await listening(temporalPort)).toBe(false);
   expect(await listening(uiPort)).toBe(false);
 

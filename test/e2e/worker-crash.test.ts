@@ -45,7 +45,7 @@ afterAll(async () => {
 const settings = (): BotSettings => ({
   ADMIN_IDS: [CHAT], TASK_QUEUE: 'crash', DOWNLOAD_TASK_QUEUE: 'crash-downloads', DOWNLOAD_DIR: path.join(dir, 'downloads'),
   MAX_URLS_PER_MESSAGE: 50, MAX_URL_LENGTH: 2048, MAX_RETRIES: 3, RETRY_BASE_SECONDS: 0.5, RETRY_MAX_SECONDS: 5,
-  DISK_RECHECK_SECONDS: 1, DISK_WAIT_HOURS: 1, DOWNLOAD_TIMEOUT_MINUTES: 5, HEARTBEAT_TIMEOUT_SECONDS: 3,
+  DISK_RECHECK_SECONDS: 1, DISK_WAIT_HOURS: 1, DOWNLOAD_TIMEOUT_MINUTES: 5, HEARTBEAT_TIMEOUT_SECONDS: 6,
 });
 
 /** The real worker entry point in a process of its own (one process: node loads tsx itself). */
@@ -125,6 +125,7 @@ test('a worker killed mid-download: yt-dlp dies with it, another worker resumes 
     // wait for part of what was sent, then for it to settle into waiting.
     await eventually(() => partialBytes() >= 8_000, 60_000, 'the first worker to write part of the file');
     await new Promise((r) => setTimeout(r, 1_500));
+    expect(ytDlpRunning()).toBe(true); // so that "no longer running" below means something
     first.kill('SIGKILL');
     // Well inside yt-dlp's own 30 s socket timeout: it died with its worker.
     await eventually(() => !ytDlpRunning(), 5_000, "the dead worker's yt-dlp to die too");
@@ -151,4 +152,4 @@ test('a worker killed mid-download: yt-dlp dies with it, another worker resumes 
   } finally {
     await client.connection.close();
   }
-});
+}, 240_000);

@@ -34,7 +34,7 @@ test('with Temporal down every link is reported as not queued, promptly, and not
     expect(report.failed).toEqual(LINKS);
     expect(report.queued).toEqual([]);
     // Only the first link waited for Temporal; the others were answered without trying again.
-    expect(logs.entries().filter((e) => e.msg === 'could not queue download: Temporal did not answer')).toHaveLength(1);
+    expect(logs.entries().filter((e) => e.msg === 'could not queue download; not asking Temporal again for this message')).toHaveLength(1);
   } finally {
     await client.connection.close();
   }

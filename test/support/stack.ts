@@ -44,7 +44,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const undo: Array<() => Promise<unknown> | void> = [];
   const stopAll = async () => {
     const errors: unknown[] = [];
-    for (const step of undo.reverse()) await Promise.resolve().then(step).catch((err: unknown) => errors.push(err));
+    for (const step of undo.splice(0).reverse()) await Promise.resolve().then(step).catch((err: unknown) => errors.push(err));
     if (errors.length) throw errors[0];
   };
   try {
@@ -56,11 +56,13 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     undo.push(() => telegram.stop());
     await media.start();
     undo.push(() => media.stop());
-    const [temporal, database] = await Promise.all([
-      startTemporal().then((t) => (undo.push(() => t.stop()), t)),
-      createTestDatabase().then((d) => (undo.push(() => d.drop()), d)),
-      workflowBundle(),
-    ]);
+    // All three settle before going on, so whatever did start has its undo step.
+    const [temporalStart, databaseStart, bundle] = await Promise.allSettled([startTemporal(), createTestDatabase(), workflowBundle()]);
+    if (temporalStart.status === 'fulfilled') undo.push(() => temporalStart.value.stop());
+    if (databaseStart.status === 'fulfilled') undo.push(() => databaseStart.value.drop());
+    for (const started of [temporalStart, databaseStart, bundle]) if (started.status === 'rejected') throw started.reason;
+    const temporal = (temporalStart as PromiseFulfilledResult<TestTemporal>).value;
+    const database = (databaseStart as PromiseFulfilledResult<TestDatabase>).value;
     const id = randomBytes(3).toString('hex');
     const config = parseConfig({
       TELEGRAM_BOT_TOKEN: BOT_TOKEN,

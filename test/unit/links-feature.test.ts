@@ -23,6 +23,17 @@ describe('links Telegram marked in a message', () => {
     expect(linksFromEntities(text, [{ type: 'url', offset: 5, length: 20 }])).toEqual(['https://example.com/clip.mp4']);
   });
 
+  test('a bare name Telegram highlights (README.md, example.com) is not taken for a media link', () => {
+    for (const text of ['README.md', 'example.com']) {
+      expect(linksFromEntities(text, [{ type: 'url', offset: 0, length: text.length }])).toEqual([]);
+    }
+  });
+
+  test('a host with a port but no scheme still counts', () => {
+    const text = 'example.com:8080/v.mp4';
+    expect(linksFromEntities(text, [{ type: 'url', offset: 0, length: text.length }])).toEqual(['https://example.com:8080/v.mp4']);
+  });
+
   test('other entities are ignored', () => {
     expect(linksFromEntities('/start @someone', [{ type: 'bot_command', offset: 0, length: 6 }, { type: 'mention', offset: 7, length: 8 }])).toEqual([]);
   });

@@ -100,18 +100,19 @@ describe('intakeReplyText', () => {
     expect(lines).toContain('Could not be queued right now, please send again later (ref: a1b2c3d4e5f6):');
     expect(lines).toContain('• https://example.com/later');
 
-    // Sections appear in a fixed order, separated by blank lines, with no leading or trailing blank.
+    // Sections appear in a fixed order, what needs the user's action first (a cut-short
+    // reply never loses it), separated by blank lines, with no leading or trailing blank.
     const headings = lines.filter((l) => l.endsWith(':') && !l.startsWith('•'));
     expect(headings).toEqual([
+      'Could not be queued right now, please send again later (ref: a1b2c3d4e5f6):',
       'Queued 2 downloads:',
       'Already downloading (you will be told when it finishes):',
       'Already downloaded:',
       'Repeated in this message (counted once):',
       'Not accepted:',
-      'Could not be queued right now, please send again later (ref: a1b2c3d4e5f6):',
     ]);
-    expect(lines[0]).toBe('Queued 2 downloads:');
-    expect(lines.at(-1)).toBe('• https://example.com/later');
+    expect(lines[0]).toBe('Could not be queued right now, please send again later (ref: a1b2c3d4e5f6):');
+    expect(lines[1]).toBe('• https://example.com/later');
     expect(lines.filter((l) => l === '')).toHaveLength(5);
   });
 

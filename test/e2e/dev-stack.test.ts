@@ -58,6 +58,18 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** PIDs of processes started with `marker` in their environment (everything the stack spawned inherits it). */
+function processesWith(marker: string): number[] {
+  return fs.readdirSync('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) return [];
+    try {
+      return fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(marker) ? [Number(entry)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
@@ -124,6 +136,8 @@ test('npm run dev starts Temporal with its UI, the worker and the bot; a link is
   stopped = true;
   expect(await listening(temporalPort)).toBe(false);
   expect(await listening(uiPort)).toBe(false);
+  // Not one process of the stack is left: not Temporal, not the worker, not the bot.
+  expect(processesWith(`TEMPORAL_DEV_DB_FILE=${dbFile}`)).toEqual([]);
 
   const lines = output.split('\n').filter((l) => l.trim() && !l.startsWith('>') && !l.startsWith('npm warn'));
   const unlabelled = lines.filter((l) => !/^\[(temporal|worker|bot|dev) *\] /.test(l));

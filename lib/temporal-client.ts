@@ -20,3 +20,21 @@ export async function connectTemporal(
     }
   }
 }
+
+/**
+ * Whether the Temporal server at `address` serves `namespace` now: a ready server
+ * answers for its namespace, not merely on its port. Never throws.
+ */
+export async function temporalReady(address: string, namespace: string): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    try {
+      await connection.workflowService.describeNamespace({ namespace });
+      return true;
+    } finally {
+      await connection.close();
+    }
+  } catch {
+    return false;
+  }
+}

@@ -4,8 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { Connection } from '@temporalio/client';
 import { parsePartialConfig, readEnv } from '../lib/config';
+import { temporalReady } from '../lib/temporal-client';
 import { temporalDevCommand } from './temporal';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -82,20 +82,9 @@ async function stopAll(exitCode: number): Promise<void> {
 }
 
 async function waitForTemporal(address: string, namespace: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    if (stopping) return;
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      try {
-        await connection.workflowService.describeNamespace({ namespace });
-      } finally {
-        await connection.close();
-      }
-      return;
-    } catch {
-      if (i === 0) say(`waiting for Temporal on ${address}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
+  for (let i = 0; !stopping && !(await temporalReady(address, namespace)); i++) {
+    if (i === 0) say(`waiting for Temporal on ${address}`);
+    await new Promise((r) => setTimeout(r, 300));
   }
 }
 

@@ -11,6 +11,7 @@ import { FakeBotApi } from '../support/fake-bot-api';
 import { MediaServer } from '../support/media-server';
 import { BOT_TOKEN } from '../support/stack';
 import { startTemporal, type TestTemporal } from '../support/temporal-server';
+import { eventually } from '../support/eventually';
 
 /**
  * The promise at the heart of the product: a worker killed mid-download (SIGKILL,
@@ -97,14 +98,6 @@ function partialBytes(): number {
   const incomplete = path.join(settings().DOWNLOAD_DIR, '.incomplete');
   if (!fs.existsSync(incomplete)) return 0;
   return fs.readdirSync(incomplete).reduce((sum, f) => sum + fs.statSync(path.join(incomplete, f)).size, 0);
-}
-
-async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test('a worker killed mid-download: yt-dlp dies with it, another worker resumes the file, the user is told once', async () => {

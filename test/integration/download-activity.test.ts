@@ -11,6 +11,7 @@ import { createLogger } from '../../lib/logger';
 import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
 import type { DownloadedFile, DownloadInput } from '../../workflows/definitions';
 import { MediaServer } from '../support/media-server';
+import { eventually } from '../support/eventually';
 
 /**
  * The download activity with the real yt-dlp against a local media server:
@@ -90,14 +91,6 @@ const quiet = { logger: new DefaultLogger('ERROR') };
 /** Runs the download activity as attempt `attempt` would run in a worker. */
 function downloadIn(env: MockActivityEnvironment, activityDeps: ActivityDeps, url: string) {
   return env.run(createDownloadActivities(activityDeps).download, input(url)) as Promise<DownloadedFile>;
-}
-
-async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test('a download heartbeats its progress (percent, bytes, speed) and leaves the file in DOWNLOAD_DIR', async () => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Connection } from '@temporalio/client';
+import { temporalReady } from '../../lib/temporal-client';
 import { devServerArgs, resolveTemporalCli } from '../../lib/temporal-cli';
 import { freePort } from './free-port';
 
@@ -25,24 +25,13 @@ export async function startTemporal(namespace = 'default'): Promise<TestTemporal
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
-  for (;;) {
+  while (!(await temporalReady(address, namespace))) {
     if (child.exitCode !== null) throw new Error(`temporal dev server exited: ${stderr}`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      try {
-        // Ready when the namespace answers, not merely when the port is open.
-        await connection.workflowService.describeNamespace({ namespace });
-      } finally {
-        await connection.close();
-      }
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`temporal dev server did not start: ${String(err)} ${stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`temporal dev server did not start within 30 s: ${stderr}`);
     }
+    await new Promise((r) => setTimeout(r, 200));
   }
   return {
     address,

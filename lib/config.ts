@@ -118,24 +118,27 @@ export class ConfigError extends Error {
   }
 }
 
-/**
- * Validates `env` (empty strings count as unset) and reports every problem at once.
- * Values are never echoed in messages, so secrets cannot leak through them.
- */
+type ConfigKey = keyof typeof configSchema.shape;
+
+/** The values of `keys` in `env`, trimmed; empty strings count as unset. */
+function cleanEnv(env: Record<string, string | undefined>, keys: readonly string[]): Record<string, string> {
+  return Object.fromEntries(keys.flatMap((key) => (env[key]?.trim() ? [[key, env[key]!.trim()]] : [])));
+}
+
+/** One line per problem, naming the variable; values are never echoed, so secrets cannot leak. */
+function describeIssues(issues: z.core.$ZodIssue[], cleaned: Record<string, string>): string[] {
+  return issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const message = issue.code === 'invalid_type' && cleaned[name] === undefined ? 'is required' : issue.message;
+    return `${name} ${message}`;
+  });
+}
+
+/** Validates `env` and reports every problem at once. */
 export function parseConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
-  const cleaned: Record<string, string> = {};
-  for (const key of Object.keys(configSchema.shape)) {
-    const value = env[key]?.trim();
-    if (value) cleaned[key] = value;
-  }
+  const cleaned = cleanEnv(env, Object.keys(configSchema.shape));
   const result = configSchema.safeParse(cleaned);
-  const problems = result.success
-    ? []
-    : result.error.issues.map((issue) => {
-        const name = issue.path.join('.') || '(environment)';
-        const message = issue.code === 'invalid_type' && cleaned[name] === undefined ? 'is required' : issue.message;
-        return `${name} ${message}`;
-      });
+  const problems = result.success ? [] : describeIssues(result.error.issues, cleaned);
   // Checked even when other variables are wrong, so that one run reports every problem.
   const taskQueue = configSchema.shape.TASK_QUEUE.safeParse(cleaned.TASK_QUEUE);
   const downloadTaskQueue = configSchema.shape.DOWNLOAD_TASK_QUEUE.safeParse(cleaned.DOWNLOAD_TASK_QUEUE);
@@ -143,23 +146,19 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     problems.push('DOWNLOAD_TASK_QUEUE must differ from TASK_QUEUE so downloads cannot starve light work');
   }
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
-  const config = result.data;
-  return { ...config, DOWNLOAD_DIR: path.resolve(cwd, config.DOWNLOAD_DIR) };
+  return { ...result.data, DOWNLOAD_DIR: path.resolve(cwd, result.data.DOWNLOAD_DIR) };
 }
 
 /**
- * Validates only `keys`, for tools that need a few settings (the Temporal dev
- * server needs no bot token). Throws ConfigError listing every problem.
+ * Validates only `keys`, with the same defaults and messages, for tools that need
+ * a few settings (the Temporal dev server needs no bot token).
  */
-export function parsePartialConfig<K extends keyof typeof configSchema.shape>(
-  env: Record<string, string | undefined>,
-  keys: readonly K[],
-): Pick<RawConfig, K> {
+export function parsePartialConfig<K extends ConfigKey>(env: Record<string, string | undefined>, keys: readonly K[]): Pick<RawConfig, K> {
   // zod's pick() cannot follow a generic key list; the mask is built from `keys` alone.
   const picked = configSchema.pick(Object.fromEntries(keys.map((k) => [k, true])) as never);
-  const cleaned = Object.fromEntries(keys.flatMap((k) => (env[k]?.trim() ? [[k, env[k]!.trim()]] : [])));
+  const cleaned = cleanEnv(env, keys);
   const result = picked.safeParse(cleaned);
-  if (!result.success) throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`));
+  if (!result.success) throw new ConfigError(describeIssues(result.error.issues, cleaned));
   return result.data as unknown as Pick<RawConfig, K>;
 }
 

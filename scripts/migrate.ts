@@ -1,12 +1,10 @@
 // Creates the database in DATABASE_URL when missing and applies pending migrations.
 import { ensureDatabase } from '../lib/database-admin';
-import { readEnv } from '../lib/config';
+import { parsePartialConfig, readEnv } from '../lib/config';
 import { applyMigrations } from '../lib/migrations';
 
-const DEFAULT_URL = 'postgresql://postgres@127.0.0.1:5432/mediadl';
-
 async function main(): Promise<void> {
-  const databaseUrl = readEnv().DATABASE_URL || DEFAULT_URL;
+  const { DATABASE_URL: databaseUrl } = parsePartialConfig(readEnv(), ['DATABASE_URL']);
   const where = new URL(databaseUrl);
   const label = `${where.host}${where.pathname}`;
   if (await ensureDatabase(databaseUrl)) console.log(`created database ${label}`);

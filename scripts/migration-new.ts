@@ -2,7 +2,7 @@
 // brings the existing migrations up to schema.prisma. Usage: npm run migration:new -- <name>
 import fs from 'node:fs';
 import path from 'node:path';
-import { readEnv } from '../lib/config';
+import { parsePartialConfig, readEnv } from '../lib/config';
 import { dropDatabase, ensureDatabase, withDatabaseName } from '../lib/database-admin';
 import { pendingSchemaSql, PRISMA_DIR } from '../lib/migrations';
 
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
     console.error('usage: npm run migration:new -- <name>   (lower-case letters, digits and _)');
     process.exit(2);
   }
-  const base = readEnv().DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/mediadl';
+  const { DATABASE_URL: base } = parsePartialConfig(readEnv(), ['DATABASE_URL']);
   const scratch = withDatabaseName(base, `mediadl_scratch_${process.pid}`);
   await ensureDatabase(scratch);
   try {

@@ -4,12 +4,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import { readEnv } from '../lib/config';
+import { parsePartialConfig, readEnv } from '../lib/config';
 import { ensureDatabase } from '../lib/database-admin';
 import { applyMigrations } from '../lib/migrations';
 
 const say = (message: string) => console.log(`setup: ${message}`);
-const DEFAULTS = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/mediadl', REDIS_URL: 'redis://127.0.0.1:6379/0' };
 
 function reachable(host: string, port: number, timeoutMs = 1_500): Promise<boolean> {
   return new Promise((resolve) => {
@@ -67,9 +66,7 @@ async function ensureRedis(url: URL): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const env = readEnv();
-  const databaseUrl = env.DATABASE_URL || DEFAULTS.DATABASE_URL;
-  const redisUrl = env.REDIS_URL || DEFAULTS.REDIS_URL;
+  const { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } = parsePartialConfig(readEnv(), ['DATABASE_URL', 'REDIS_URL']);
   await ensurePostgres(new URL(databaseUrl));
   await ensureRedis(new URL(redisUrl));
   const name = new URL(databaseUrl).pathname.slice(1);

@@ -1,29 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
-import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { classifyYtDlpFailure, make, type Classified } from '../lib/download-errors';
+import { findExecutable } from '../lib/executables';
 import type { Logger } from '../lib/logger';
 import type { DownloadedFile, DownloadInput } from '../workflows/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
 import { buildYtDlpArgs, INCOMPLETE_DIR, parseProgressLine, parseResultLine, type Progress, type YtDlpResult } from './ytdlp';
-
-/** Where an executable named like `name` (a path, or a name looked up on PATH) is, or null. */
-export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
-  const candidates = name.includes('/') ? [name] : (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, name));
-  for (const file of candidates) {
-    try {
-      fsSync.accessSync(file, fsSync.constants.X_OK);
-      if (fsSync.statSync(file).isFile()) return file;
-    } catch {
-      // Not here.
-    }
-  }
-  return null;
-}
 
 // On Linux, setpriv (util-linux) makes the kernel kill yt-dlp if the worker dies,
 // even by SIGKILL, so a retry on another worker never shares the partial file
@@ -156,12 +142,14 @@ export function createDownloadActivities(deps: ActivityDeps) {
           socketTimeoutSeconds: deps.socketTimeoutSeconds,
         });
 
+        // Retryable: another worker may have yt-dlp where this one does not.
+        const cannotStart = (reason: string) => {
+          const classified = make('Unknown', `cannot run yt-dlp at "${deps.ytDlpPath}": ${reason} (check YTDLP_PATH)`);
+          log.error({ detail: classified.detail }, 'yt-dlp could not be started');
+          return failure(classified);
+        };
         const ytDlp = findExecutable(deps.ytDlpPath);
-        if (!ytDlp) {
-          const classified = make('Unknown', `yt-dlp not found at "${deps.ytDlpPath}" (check YTDLP_PATH)`);
-          log.error({ detail: classified.detail }, 'yt-dlp could not be started (check YTDLP_PATH)');
-          throw failure(classified);
-        }
+        if (!ytDlp) throw cannotStart('not found or not executable');
         let latest: Progress | null = null;
         const beat = () => ctx.heartbeat(latest ? { ...latest } : { status: 'starting' });
         beat();
@@ -182,11 +170,7 @@ export function createDownloadActivities(deps: ActivityDeps) {
         if (ctx.cancellationSignal.aborted) {
           throw ctx.cancellationSignal.reason instanceof Error ? ctx.cancellationSignal.reason : new CancelledFailure('download cancelled');
         }
-        if (run.spawnError) {
-          const classified = make('Unknown', `cannot run yt-dlp at "${deps.ytDlpPath}": ${run.spawnError.message}`);
-          log.error({ detail: classified.detail }, 'yt-dlp could not be started (check YTDLP_PATH)');
-          throw failure(classified);
-        }
+        if (run.spawnError) throw cannotStart(run.spawnError.message);
         if (run.code !== 0 || !run.result) {
           const classified =
             run.code === 0 ? make('Unknown', 'yt-dlp finished without reporting a file') : classifyYtDlpFailure(run.stderr, run);

@@ -1,19 +1,10 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../workflows/definitions';
+import { findExecutable, isExecutable } from './executables';
 
 /** The Temporal CLI version `npm run setup` installs. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Finds the `temporal` binary: TEMPORAL_CLI_PATH, then PATH, then where
@@ -24,13 +15,12 @@ export function resolveTemporalCli(env: NodeJS.ProcessEnv = process.env): string
     if (isExecutable(env.TEMPORAL_CLI_PATH)) return env.TEMPORAL_CLI_PATH;
     throw new Error(`TEMPORAL_CLI_PATH points to "${env.TEMPORAL_CLI_PATH}", which is not an executable file`);
   }
-  const candidates = [
-    ...(env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'temporal')),
+  const goInstalled = [
     ...(env.GOBIN ? [path.join(env.GOBIN, 'temporal')] : []),
     ...(env.GOPATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'bin', 'temporal')),
     path.join(os.homedir(), 'go', 'bin', 'temporal'),
   ];
-  const found = candidates.find(isExecutable);
+  const found = findExecutable('temporal', env) ?? goInstalled.find(isExecutable);
   if (!found) throw new Error('the Temporal CLI (`temporal`) was not found; run `npm run setup` to install it');
   return found;
 }

@@ -18,3 +18,8 @@ export function createDownloadQueueActivities(deps: ActivityDeps) {
 
 export type LightActivities = ReturnType<typeof createLightActivities>;
 export type DownloadQueueActivities = ReturnType<typeof createDownloadQueueActivities>;
+
+/** Both activity sets, as the worker registers them on its two task queues. */
+export function createActivities(deps: ActivityDeps) {
+  return { light: createLightActivities(deps), downloads: createDownloadQueueActivities(deps) };
+}

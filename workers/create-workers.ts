@@ -1,5 +1,4 @@
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { createDownloadQueueActivities, createLightActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../lib/config';
 
 export interface WorkerSet {
@@ -15,7 +14,8 @@ export interface WorkerSet {
  */
 export async function createWorkers(
   config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TASK_QUEUE' | 'DOWNLOAD_TASK_QUEUE' | 'MAX_CONCURRENT'>,
-  deps: ActivityDeps,
+  /** What each task queue serves: built by `createActivities(deps)`, or stand-ins in tests. */
+  activities: { light: object; downloads: object },
   options: { workflowBundle?: WorkflowBundle } = {},
 ): Promise<WorkerSet> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -27,13 +27,13 @@ export async function createWorkers(
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TASK_QUEUE,
     ...workflows,
-    activities: createLightActivities(deps),
+    activities: activities.light,
   });
   const downloads = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.DOWNLOAD_TASK_QUEUE,
-    activities: createDownloadQueueActivities(deps),
+    activities: activities.downloads,
     maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT,
     // On shutdown, give running downloads a moment to finish before they are
     // cancelled (they then resume from their partial file on the next attempt).

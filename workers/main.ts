@@ -2,6 +2,7 @@ import { loadConfigOrExit, readEnv, secretsOf } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger, redact } from '../lib/logger';
 import { createTelegramApi, telegramNotifier } from '../lib/telegram';
+import { createActivities } from '../activities';
 import { freeBytesOnDisk } from '../activities/disk';
 import { createWorkers } from './create-workers';
 import { installTemporalLogging } from './runtime-logging';
@@ -11,7 +12,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: secretsOf(config), name: 'worker' });
   installTemporalLogging(logger);
   const db = createDb(config.DATABASE_URL);
-  const workers = await createWorkers(config, {
+  const workers = await createWorkers(config, createActivities({
     db,
     telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
     logger,
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
     socketTimeoutSeconds: config.SOCKET_TIMEOUT,
     freeBytes: freeBytesOnDisk,
     heartbeatEveryMs: Math.min(3_000, (config.HEARTBEAT_TIMEOUT_SECONDS * 1000) / 3),
-  });
+  }));
   // The SDK already shuts workers down gracefully on SIGINT/SIGTERM.
   logger.info(
     { taskQueue: config.TASK_QUEUE, downloadTaskQueue: config.DOWNLOAD_TASK_QUEUE, maxConcurrent: config.MAX_CONCURRENT, downloadDir: config.DOWNLOAD_DIR },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Bot } from 'grammy';
+import { createActivities } from '../../activities';
 import { freeBytesOnDisk } from '../../activities/disk';
 import type { BotContext } from '../../bot/context';
 import { createBot } from '../../bot/create-bot';
@@ -90,7 +91,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
 
     const workers: WorkerSet = await createWorkers(
       config,
-      {
+      createActivities({
         db: database.db,
         telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
         logger: logger.child({ name: 'worker' }),
@@ -100,7 +101,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
         socketTimeoutSeconds: config.SOCKET_TIMEOUT,
         freeBytes: freeBytesOnDisk,
         heartbeatEveryMs: 1_000,
-      },
+      }),
       { workflowBundle: await workflowBundle() },
     );
     const workersRunning = workers.run();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { createWorkers } from '../../workers/create-workers';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 
@@ -22,8 +23,8 @@ export interface TestWorkers {
 }
 
 /**
- * Runs a workflow worker and a download worker on task queues of their own, so
- * each test has its own activities even on a shared Temporal server.
+ * The production worker set (workers/create-workers.ts) on task queues of its
+ * own, so each test serves its own activities even on a shared Temporal server.
  */
 export async function startTestWorkers(options: {
   address: string;
@@ -35,29 +36,24 @@ export async function startTestWorkers(options: {
   const id = randomBytes(4).toString('hex');
   const taskQueue = `test-${id}`;
   const downloadTaskQueue = `test-${id}-downloads`;
-  const connection = await NativeConnection.connect({ address: options.address });
-  const main = await Worker.create({
-    connection,
-    namespace: options.namespace,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: options.light,
-  });
-  const downloads = await Worker.create({
-    connection,
-    namespace: options.namespace,
-    taskQueue: downloadTaskQueue,
-    activities: options.downloads,
-    maxConcurrentActivityTaskExecutions: options.maxConcurrent ?? 4,
-  });
-  const running = Promise.all([main.run(), downloads.run()]);
+  const workers = await createWorkers(
+    {
+      TEMPORAL_ADDRESS: options.address,
+      TEMPORAL_NAMESPACE: options.namespace,
+      TASK_QUEUE: taskQueue,
+      DOWNLOAD_TASK_QUEUE: downloadTaskQueue,
+      MAX_CONCURRENT: options.maxConcurrent ?? 4,
+    },
+    { light: options.light, downloads: options.downloads },
+    { workflowBundle: await workflowBundle() },
+  );
+  const running = workers.run();
   return {
     taskQueue,
     downloadTaskQueue,
     async stop() {
-      for (const w of [main, downloads]) if (w.getState() === 'RUNNING') w.shutdown();
+      workers.shutdown();
       await running;
-      await connection.close();
     },
   };
 }

@@ -9,6 +9,7 @@ import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { FakeBotApi } from '../support/fake-bot-api';
 import { MediaServer } from '../support/media-server';
+import { testSettings } from '../support/settings';
 import { BOT_TOKEN } from '../support/stack';
 import { startTemporal, type TestTemporal } from '../support/temporal-server';
 import { eventually } from '../support/eventually';
@@ -43,11 +44,8 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const settings = (): BotSettings => ({
-  ADMIN_IDS: [CHAT], TASK_QUEUE: 'crash', DOWNLOAD_TASK_QUEUE: 'crash-downloads', DOWNLOAD_DIR: path.join(dir, 'downloads'),
-  MAX_URLS_PER_MESSAGE: 50, MAX_URL_LENGTH: 2048, MAX_RETRIES: 3, RETRY_BASE_SECONDS: 0.5, RETRY_MAX_SECONDS: 5,
-  DISK_RECHECK_SECONDS: 1, DISK_WAIT_HOURS: 1, DOWNLOAD_TIMEOUT_MINUTES: 5, HEARTBEAT_TIMEOUT_SECONDS: 6,
-});
+const settings = (): BotSettings =>
+  testSettings({ TASK_QUEUE: 'crash', DOWNLOAD_TASK_QUEUE: 'crash-downloads', DOWNLOAD_DIR: path.join(dir, 'downloads'), HEARTBEAT_TIMEOUT_SECONDS: 6 });
 
 /** The real worker entry point in a process of its own (one process: node loads tsx itself). */
 function startWorker(): ChildProcess {

@@ -11,6 +11,7 @@ import { createLogger } from '../../lib/logger';
 import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
 import { downloadWorkflowId, searchAttributes, type DownloadedFile, type DownloadInput, type DownloadOutcome, type Subscriber } from '../../workflows/definitions';
 import { startTemporal, type TestTemporal } from '../support/temporal-server';
+import { testSettings } from '../support/settings';
 import { startTestWorkers, workflowBundle, type TestWorkers } from '../support/test-workers';
 
 /**
@@ -36,22 +37,7 @@ afterAll(async () => {
 const FILE: DownloadedFile = { title: 'Test clip', filePath: 'test-clip.mp4', sizeBytes: 1234 };
 
 function settingsFor(workers: TestWorkers, overrides: Partial<BotSettings> = {}): BotSettings {
-  return {
-    ADMIN_IDS: [1],
-    TASK_QUEUE: workers.taskQueue,
-    DOWNLOAD_TASK_QUEUE: workers.downloadTaskQueue,
-    DOWNLOAD_DIR: os.tmpdir(),
-    MAX_URLS_PER_MESSAGE: 50,
-    MAX_URL_LENGTH: 2048,
-    MAX_RETRIES: 5,
-    RETRY_BASE_SECONDS: 0.5,
-    RETRY_MAX_SECONDS: 30,
-    DISK_RECHECK_SECONDS: 0.2,
-    DISK_WAIT_HOURS: 1,
-    DOWNLOAD_TIMEOUT_MINUTES: 5,
-    HEARTBEAT_TIMEOUT_SECONDS: 30,
-    ...overrides,
-  };
+  return testSettings({ TASK_QUEUE: workers.taskQueue, DOWNLOAD_TASK_QUEUE: workers.downloadTaskQueue, MAX_RETRIES: 5, ...overrides });
 }
 
 /** Records what the light activities were asked to do. */

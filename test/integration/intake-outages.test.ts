@@ -1,11 +1,12 @@
 import { Client, Connection } from '@temporalio/client';
-import type { BotDeps, BotSettings } from '../../bot/context';
+import type { BotDeps } from '../../bot/context';
 import { queueLinks } from '../../bot/queue-links';
 import { createDb } from '../../lib/db';
 import { createLogger, LogCollector } from '../../lib/logger';
 import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
 import { downloadWorkflowId } from '../../workflows/definitions';
 import { freePort } from '../support/free-port';
+import { testSettings } from '../support/settings';
 import { startTemporal } from '../support/temporal-server';
 
 /**
@@ -14,11 +15,7 @@ import { startTemporal } from '../support/temporal-server';
  * minutes of waiting); PostgreSQL down means the links are queued anyway.
  */
 
-const settings: BotSettings = {
-  ADMIN_IDS: [1], TASK_QUEUE: 'outage-test', DOWNLOAD_TASK_QUEUE: 'outage-test-downloads', DOWNLOAD_DIR: '/tmp',
-  MAX_URLS_PER_MESSAGE: 50, MAX_URL_LENGTH: 2048, MAX_RETRIES: 1, RETRY_BASE_SECONDS: 1, RETRY_MAX_SECONDS: 10,
-  DISK_RECHECK_SECONDS: 1, DISK_WAIT_HOURS: 1, DOWNLOAD_TIMEOUT_MINUTES: 5, HEARTBEAT_TIMEOUT_SECONDS: 30,
-};
+const settings = testSettings({ TASK_QUEUE: 'outage-test', DOWNLOAD_TASK_QUEUE: 'outage-test-downloads', DOWNLOAD_DIR: '/tmp' });
 const LINKS = ['https://example.com/a.mp4', 'https://example.com/b.mp4', 'https://example.com/c.mp4'];
 const request = { text: LINKS.join(' '), extraUrls: [], chatId: 5, userId: 5, messageId: 9, correlationId: 'outage', mode: 'video' as const };
 const noRecords = { download: { findUnique: async () => null } } as unknown as BotDeps['db'];
@@ -34,7 +31,10 @@ test('with Temporal down every link is reported as not queued, promptly, and not
     expect(report.failed).toEqual(LINKS);
     expect(report.queued).toEqual([]);
     // Only the first link waited for Temporal; the others were answered without trying again.
-    expect(logs.entries().filter((e) => e.msg === 'could not queue download; not asking Temporal again for this message')).toHaveLength(1);
+    const failures = logs.entries().filter((e) => e.msg === 'could not queue download; not asking Temporal again for this message');
+    expect(failures).toHaveLength(1);
+    // Our 5 s deadline ended the wait (without it, the client retries for about 20 s, then reports UNAVAILABLE).
+    expect(JSON.stringify(failures[0]?.err)).toContain('DEADLINE_EXCEEDED');
   } finally {
     await client.connection.close();
   }

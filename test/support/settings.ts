@@ -1,0 +1,23 @@
+import os from 'node:os';
+import type { BotSettings } from '../../bot/context';
+import { parseConfig } from '../../lib/config';
+
+/**
+ * Bot settings for tests: the real defaults from the config schema, with short
+ * retry and disk intervals so retries happen in seconds, then `overrides`.
+ */
+export function testSettings(overrides: Partial<BotSettings> = {}): BotSettings {
+  const defaults = parseConfig({ TELEGRAM_BOT_TOKEN: '123456789:TEST-settings-token-abcdefghij', ADMIN_IDS: '1' });
+  return {
+    ...defaults,
+    DOWNLOAD_DIR: os.tmpdir(),
+    MAX_RETRIES: 3,
+    RETRY_BASE_SECONDS: 0.5,
+    RETRY_MAX_SECONDS: 30,
+    DISK_RECHECK_SECONDS: 0.2,
+    DISK_WAIT_HOURS: 1,
+    DOWNLOAD_TIMEOUT_MINUTES: 5,
+    HEARTBEAT_TIMEOUT_SECONDS: 30,
+    ...overrides,
+  };
+}

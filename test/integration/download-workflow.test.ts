@@ -7,6 +7,7 @@ import { createDiskActivities } from '../../activities/disk';
 import type { ActivityDeps } from '../../activities';
 import { startOrJoinDownload, type LinkRequest } from '../../bot/queue-links';
 import type { BotSettings } from '../../bot/context';
+import { ERROR_KINDS } from '../../lib/download-errors';
 import { createLogger } from '../../lib/logger';
 import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
 import { downloadWorkflowId, searchAttributes, type DownloadedFile, type DownloadInput, type DownloadOutcome, type Subscriber } from '../../workflows/definitions';
@@ -149,7 +150,22 @@ test('a transient failure is retried with growing waits until the download succe
   expect(light.notified.map((n) => n.outcome.status)).toEqual(['completed']);
 });
 
-test('a download that keeps failing transiently stops after MAX_RETRIES retries and reports why', async () => {
+test.each([
+  {
+    name: 'a download that keeps failing transiently stops after MAX_RETRIES retries',
+    fail: () => ApplicationFailure.retryable('the site could not be reached', 'Network'),
+    settings: { MAX_RETRIES: 2, RETRY_BASE_SECONDS: 0.2 },
+    attempts: 3,
+    kind: 'Network' as const,
+  },
+  {
+    name: 'a permanent failure fails after one attempt',
+    fail: () => ApplicationFailure.nonRetryable('the page or file does not exist (HTTP 404/410)', 'NotFound'),
+    settings: {},
+    attempts: 1,
+    kind: 'NotFound' as const,
+  },
+])('$name, and everyone is told why', async ({ fail, settings, attempts: expectedAttempts, kind }) => {
   let attempts = 0;
   let outcome: DownloadOutcome | undefined;
   const light = await withWorkers(
@@ -157,39 +173,18 @@ test('a download that keeps failing transiently stops after MAX_RETRIES retries 
       ...passingDisk,
       async download(): Promise<DownloadedFile> {
         attempts += 1;
-        throw ApplicationFailure.retryable('the site could not be reached', 'Network');
+        throw fail();
       },
     },
     async (workers) => {
-      outcome = await download(workers, 'https://example.com/down.mp4', 102, { MAX_RETRIES: 2, RETRY_BASE_SECONDS: 0.2 });
+      outcome = await download(workers, `https://example.com/fails-${kind}.mp4`, 102, settings);
     },
   );
 
-  expect(attempts).toBe(3);
-  expect(outcome).toEqual({ status: 'failed', errorKind: 'Network', message: 'the site could not be reached (network error or timeout)' });
+  expect(attempts).toBe(expectedAttempts);
+  expect(outcome).toEqual({ status: 'failed', errorKind: kind, message: ERROR_KINDS[kind].message });
   expect(light.recorded).toEqual([outcome]);
   expect(light.notified.map((n) => n.outcome)).toEqual([outcome]);
-});
-
-test('a permanent failure fails after one attempt', async () => {
-  let attempts = 0;
-  let outcome: DownloadOutcome | undefined;
-  const light = await withWorkers(
-    {
-      ...passingDisk,
-      async download(): Promise<DownloadedFile> {
-        attempts += 1;
-        throw ApplicationFailure.nonRetryable('the page or file does not exist (HTTP 404/410)', 'NotFound');
-      },
-    },
-    async (workers) => {
-      outcome = await download(workers, 'https://example.com/missing.mp4', 103);
-    },
-  );
-
-  expect(attempts).toBe(1);
-  expect(outcome).toMatchObject({ status: 'failed', errorKind: 'NotFound' });
-  expect(light.notified).toHaveLength(1);
 });
 
 test('a second request for the same content joins the running download: one download, two notifications', async () => {

@@ -5,8 +5,5 @@
 export const DOWNLOAD_STATES = ['queued', 'waiting_for_disk', 'downloading', 'completed', 'failed'] as const;
 export type DownloadState = (typeof DOWNLOAD_STATES)[number];
 
-/** States in which a download is still going and a new request joins it. */
-export const ACTIVE_STATES: readonly DownloadState[] = ['queued', 'waiting_for_disk', 'downloading'];
-
 export const DOWNLOAD_MODES = ['video', 'audio'] as const;
 export type DownloadMode = (typeof DOWNLOAD_MODES)[number];

@@ -3,9 +3,6 @@ import path from 'node:path';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../workflows/definitions';
 import { findExecutable, isExecutable } from './executables';
 
-/** The Temporal CLI version `npm run setup` installs. */
-export const TEMPORAL_CLI_VERSION = 'v1.5.1';
-
 /**
  * Finds the `temporal` binary: TEMPORAL_CLI_PATH, then PATH, then where
  * `go install` puts it ($GOBIN, $GOPATH/bin, ~/go/bin).

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TEMPORAL_CLI_VERSION="v1.5.1"   # keep in step with lib/temporal-cli.ts
+TEMPORAL_CLI_VERSION="v1.5.1"   # the one place the version is pinned (README says v1.5.1 too)
 STAMPS=".setup-stamps"
 mkdir -p "$STAMPS"
 

@@ -39,12 +39,20 @@ export function internalErrorText(correlationId: string): string {
   return `Something went wrong on our side. Please try again later. (ref: ${correlationId})`;
 }
 
+/** Why a link in a message was refused: its own defect, or one link too many. */
+export type IntakeRejection = UrlRejection | 'too_many';
+
+const INTAKE_REJECTION_REASONS: Record<IntakeRejection, string> = {
+  ...REJECTION_REASONS,
+  too_many: 'too many links in one message',
+};
+
 export interface IntakeReport {
   queued: string[];
   joined: string[];
   alreadyDone: Array<{ url: string; file: DownloadedFile }>;
   duplicates: string[];
-  rejected: Array<{ input: string; reason: UrlRejection | 'too_many' }>;
+  rejected: Array<{ input: string; reason: IntakeRejection }>;
   failed: string[];
   correlationId: string;
 }
@@ -78,12 +86,7 @@ export function intakeReplyText(r: IntakeReport): string {
       r.alreadyDone.map(({ url, file }) => `${file.title} (${humanSize(file.sizeBytes)}) - ${file.filePath} [${shortUrl(url, 60)}]`),
     ),
     ...section('Repeated in this message (counted once):', r.duplicates.map((u) => shortUrl(u))),
-    ...section(
-      'Not accepted:',
-      r.rejected.map(({ input, reason }) =>
-        reason === 'too_many' ? `${shortUrl(input, 60)} - too many links in one message` : `${shortUrl(input, 60)} - ${REJECTION_REASONS[reason]}`,
-      ),
-    ),
+    ...section('Not accepted:', r.rejected.map(({ input, reason }) => `${shortUrl(input, 60)} - ${INTAKE_REJECTION_REASONS[reason]}`)),
   ];
   return fitMessage(lines.join('\n').trim());
 }

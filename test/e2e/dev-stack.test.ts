@@ -34,7 +34,8 @@ beforeAll(async () => {
   telegram = new FakeBotApi(BOT_TOKEN);
   media = new MediaServer();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-dev-'));
-  [database] = await Promise.all([createTestDatabase(), telegram.start(), media.start()]);
+  // The database is recorded as soon as it exists, so afterAll drops it even if a server failed to start.
+  await Promise.all([createTestDatabase().then((d) => (database = d)), telegram.start(), media.start()]);
 });
 
 afterAll(async () => {

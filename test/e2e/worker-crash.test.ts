@@ -35,7 +35,13 @@ beforeAll(async () => {
   telegram = new FakeBotApi(BOT_TOKEN);
   media = new MediaServer();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-crash-'));
-  [temporal, database] = await Promise.all([startTemporal(), createTestDatabase(), telegram.start(), media.start()]);
+  // Each service is recorded as soon as it is up, so afterAll stops it even if another failed to start.
+  await Promise.all([
+    startTemporal().then((t) => (temporal = t)),
+    createTestDatabase().then((d) => (database = d)),
+    telegram.start(),
+    media.start(),
+  ]);
 });
 
 afterAll(async () => {

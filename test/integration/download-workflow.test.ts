@@ -26,7 +26,7 @@ let client: Client;
 const silent = createLogger({ level: 'silent' });
 
 beforeAll(async () => {
-  [temporal] = await Promise.all([startTemporal(), workflowBundle()]);
+  await Promise.all([startTemporal().then((t) => (temporal = t)), workflowBundle()]);
   client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: temporal.namespace });
 });
 

@@ -12,8 +12,20 @@ export interface TestTemporal {
 /**
  * A real Temporal dev server of our own: in memory, headless, on free ports,
  * with the project's search attributes. Never the developer's running stack.
+ * The server also binds internal ports of its own choosing; when a test file
+ * starting in parallel takes one first, it starts again on fresh ports.
  */
 export async function startTemporal(namespace = 'default'): Promise<TestTemporal> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(namespace);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startOnce(namespace: string): Promise<TestTemporal> {
   const [port, httpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   const child: ChildProcess = spawn(resolveTemporalCli(), devServerArgs({ port, httpPort, metricsPort, namespace, logLevel: 'error' }), {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -26,7 +38,7 @@ export async function startTemporal(namespace = 'default'): Promise<TestTemporal
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   while (!(await temporalReady(address, namespace))) {
-    if (child.exitCode !== null) throw new Error(`temporal dev server exited: ${stderr}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`temporal dev server exited: ${stderr}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`temporal dev server did not start within 30 s: ${stderr}`);

@@ -1,6 +1,10 @@
+import type { Config } from '../lib/config';
 import type { Db } from '../lib/db';
+import { destinationPolicy, systemResolver, type DestinationPolicy, type Resolver } from '../lib/destinations';
 import type { Logger } from '../lib/logger';
 import type { TelegramNotifier } from '../lib/telegram';
+import { freeBytesOnDisk } from './disk';
+import type { YtDlpFeatures } from './ytdlp';
 
 /** Everything activities touch, passed in so tests can swap any part. */
 export interface ActivityDeps {
@@ -10,8 +14,44 @@ export interface ActivityDeps {
   downloadDir: string;
   minDiskSpaceGb: number;
   ytDlpPath: string;
+  /** What the installed yt-dlp supports, probed once when the worker starts. */
+  ytDlpFeatures: YtDlpFeatures;
   socketTimeoutSeconds: number;
+  maxFileSizeBytes: number;
+  /** ALLOW_PRIVATE_URLS and ALLOWED_PRIVATE_HOSTS, checked again right before yt-dlp starts. */
+  destinations: DestinationPolicy;
+  resolveHost: Resolver;
   freeBytes: (dir: string) => Promise<number>;
   /** How often a running download reports progress to Temporal. */
   heartbeatEveryMs: number;
+}
+
+/** The settings activities read. */
+export type ActivitySettings = Pick<
+  Config,
+  | 'DOWNLOAD_DIR' | 'MIN_DISK_SPACE_GB' | 'YTDLP_PATH' | 'SOCKET_TIMEOUT' | 'MAX_FILE_SIZE'
+  | 'ALLOW_PRIVATE_URLS' | 'ALLOWED_PRIVATE_HOSTS' | 'HEARTBEAT_TIMEOUT_SECONDS'
+>;
+
+/**
+ * Activity dependencies from the configuration and the clients a process
+ * opened: the one place the worker and the tests build them.
+ */
+export function activityDeps(
+  settings: ActivitySettings,
+  services: Pick<ActivityDeps, 'db' | 'telegram' | 'logger' | 'ytDlpFeatures'> & Partial<Pick<ActivityDeps, 'freeBytes' | 'resolveHost' | 'heartbeatEveryMs'>>,
+): ActivityDeps {
+  return {
+    downloadDir: settings.DOWNLOAD_DIR,
+    minDiskSpaceGb: settings.MIN_DISK_SPACE_GB,
+    ytDlpPath: settings.YTDLP_PATH,
+    socketTimeoutSeconds: settings.SOCKET_TIMEOUT,
+    maxFileSizeBytes: settings.MAX_FILE_SIZE,
+    destinations: destinationPolicy(settings),
+    freeBytes: freeBytesOnDisk,
+    resolveHost: systemResolver,
+    // Three beats per heartbeat timeout, and at least every 3 s so progress reads live.
+    heartbeatEveryMs: Math.min(3_000, (settings.HEARTBEAT_TIMEOUT_SECONDS * 1000) / 3),
+    ...services,
+  };
 }

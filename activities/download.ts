@@ -1,15 +1,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import readline from 'node:readline';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { readBoundedLines } from '../lib/bounded-lines';
+import { checkDestination, describeRefusal } from '../lib/destinations';
 import { classifyYtDlpFailure, make, type Classified } from '../lib/download-errors';
 import { findExecutable } from '../lib/executables';
 import type { Logger } from '../lib/logger';
+import { humanSize } from '../lib/messages';
 import type { DownloadedFile, DownloadInput } from '../workflows/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
-import { buildYtDlpArgs, INCOMPLETE_DIR, parseProgressLine, parseResultLine, type Progress, type YtDlpResult } from './ytdlp';
+import { finalizeFile } from './file-names';
+import { buildYtDlpArgs, INCOMPLETE_DIR, parseProgressLine, parseResultLine, ytDlpEnvironment, type Progress, type YtDlpResult } from './ytdlp';
 
 // On Linux, setpriv (util-linux) makes the kernel kill yt-dlp if the worker dies,
 // even by SIGKILL, so a retry on another worker never shares the partial file
@@ -28,12 +31,19 @@ export function diesWithWorker(executable: string, args: string[]): { command: s
 
 /** How long yt-dlp gets to stop after SIGTERM before its whole process group is killed. */
 const KILL_GRACE_MS = 5_000;
-const STDERR_KEEP_BYTES = 64 * 1024;
+const STDERR_KEEP_CHARS = 64 * 1024;
+/** Longest stdout line we hold; a site cannot make the worker buffer more (the excess is dropped). */
+export const MAX_STDOUT_LINE_CHARS = 64 * 1024;
+/** yt-dlp's last notices on stdout (neither progress nor result), kept to explain a run that ended without a file. */
+const NOTICES_KEPT = 50;
+const NOTICE_CHARS = 1_000;
 
 export interface YtDlpRun {
   code: number | null;
   signal: NodeJS.Signals | null;
   stderr: string;
+  /** The last lines yt-dlp printed on stdout that were neither progress nor the result. */
+  notices: string;
   result: YtDlpResult | null;
   spawnError: Error | null;
 }
@@ -49,6 +59,7 @@ export function runYtDlp(
 ): Promise<YtDlpRun> {
   return new Promise((resolve) => {
     let stderr = '';
+    const notices: string[] = [];
     let result: YtDlpResult | null = null;
     let spawnError: Error | null = null;
     let killTimer: NodeJS.Timeout | undefined;
@@ -57,7 +68,7 @@ export function runYtDlp(
     const child = spawn(tied.command, tied.args, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' },
+      env: ytDlpEnvironment(),
     });
 
     const killGroup = (signal: NodeJS.Signals) => {
@@ -76,15 +87,19 @@ export function runYtDlp(
     if (options.signal.aborted) onAbort();
     else options.signal.addEventListener('abort', onAbort, { once: true });
 
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    readBoundedLines(child.stdout, MAX_STDOUT_LINE_CHARS, (line) => {
       const progress = parseProgressLine(line);
       if (progress) return options.onProgress(progress);
       const parsed = parseResultLine(line);
       if (parsed) result = parsed;
+      else if (line.trim()) {
+        notices.push(line.slice(0, NOTICE_CHARS));
+        if (notices.length > NOTICES_KEPT) notices.shift();
+      }
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-STDERR_KEEP_BYTES);
+      stderr = (stderr + chunk).slice(-STDERR_KEEP_CHARS);
     });
     child.on('error', (err) => {
       spawnError = err;
@@ -100,15 +115,16 @@ export function runYtDlp(
         }
       }
       options.signal.removeEventListener('abort', onAbort);
-      resolve({ code, signal, stderr, result, spawnError });
+      resolve({ code, signal, stderr, notices: notices.join('\n'), result, spawnError });
     });
   });
 }
 
-function failure(classified: Classified): ApplicationFailure {
+/** The failure Temporal sees; `message` (what the user reads) may be more specific than the kind's own. */
+function failure(classified: Classified, message = classified.message): ApplicationFailure {
   return ApplicationFailure.create({
     type: classified.kind,
-    message: classified.message,
+    message,
     nonRetryable: !classified.retryable,
     details: [{ detail: classified.detail }],
   });
@@ -133,6 +149,15 @@ export function createDownloadActivities(deps: ActivityDeps) {
           })
           .catch((err: unknown) => log.error({ err }, 'could not record download start'));
 
+        // The bot checked at intake; names can resolve differently now, and this
+        // worker's own policy is the one that counts.
+        const refusal = await checkDestination(new URL(input.normalizedUrl).hostname, deps.destinations, deps.resolveHost);
+        if (refusal) {
+          const classified = make('PrivateAddress', describeRefusal(refusal));
+          log.warn({ address: refusal.address, category: refusal.category }, 'download refused: private or internal destination');
+          throw failure(classified, classified.detail);
+        }
+
         await fs.mkdir(path.join(deps.downloadDir, INCOMPLETE_DIR), { recursive: true });
         const args = buildYtDlpArgs({
           url: input.normalizedUrl,
@@ -140,6 +165,9 @@ export function createDownloadActivities(deps: ActivityDeps) {
           uniqueSuffix: input.contentKey.slice(0, 12),
           mode: input.mode,
           socketTimeoutSeconds: deps.socketTimeoutSeconds,
+          maxFileSizeBytes: deps.maxFileSizeBytes,
+          features: deps.ytDlpFeatures,
+          nodePath: process.execPath,
         });
 
         // Retryable: another worker may have yt-dlp where this one does not.
@@ -172,22 +200,30 @@ export function createDownloadActivities(deps: ActivityDeps) {
         }
         if (run.spawnError) throw cannotStart(run.spawnError.message);
         if (run.code !== 0 || !run.result) {
-          const classified =
-            run.code === 0 ? make('Unknown', 'yt-dlp finished without reporting a file') : classifyYtDlpFailure(run.stderr, run);
+          let classified = classifyYtDlpFailure(run.stderr, run, run.notices);
+          // Exit 0 without a file and without a notice that explains it: nothing to go on.
+          if (run.code === 0 && classified.kind === 'Unknown') classified = make('Unknown', 'yt-dlp finished without reporting a file');
           log.warn({ kind: classified.kind, retryable: classified.retryable, detail: classified.detail, exitCode: run.code }, 'download attempt failed');
-          throw failure(classified);
+          throw failure(classified, userMessage(classified, deps.maxFileSizeBytes));
         }
 
-        const absolute = path.resolve(deps.downloadDir, run.result.filepath);
-        const relative = path.relative(deps.downloadDir, absolute);
-        if (relative.startsWith('..') || path.isAbsolute(relative)) {
-          throw failure(make('Unknown', `yt-dlp wrote outside the download directory: ${absolute}`));
+        const final = await finalizeFile(deps.downloadDir, run.result.filepath);
+        if (!final.ok) {
+          const classified = make(final.reason === 'extension' ? 'UnsafeFile' : 'Unknown', final.detail);
+          log.warn({ kind: classified.kind, detail: classified.detail }, 'downloaded file refused');
+          throw failure(classified);
         }
-        const stats = await fs.stat(absolute);
-        const file: DownloadedFile = { title: run.result.title, filePath: relative, sizeBytes: stats.size };
+        const stats = await fs.stat(path.join(deps.downloadDir, final.relativePath));
+        const file: DownloadedFile = { title: run.result.title, filePath: final.relativePath, sizeBytes: stats.size };
         log.info({ file: file.filePath, sizeBytes: file.sizeBytes }, 'download finished');
         return file;
       });
     },
   };
+}
+
+/** What the user reads for a failed attempt: the kind's sentence, made specific where we know more. */
+function userMessage(classified: Classified, maxFileSizeBytes: number): string {
+  if (classified.kind === 'TooLarge') return `the file is larger than this server accepts (${humanSize(maxFileSizeBytes)})`;
+  return classified.message;
 }

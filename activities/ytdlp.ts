@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { DownloadMode } from '../lib/download-state';
+import { truncate } from '../lib/text';
 
 /**
  * How we talk to yt-dlp: the arguments we pass and the lines we read back.
@@ -11,6 +12,16 @@ export const RESULT_MARK = 'MEDIADL_RESULT';
 /** Partial files live here, out of sight of people browsing DOWNLOAD_DIR. */
 export const INCOMPLETE_DIR = '.incomplete';
 
+/** What the installed yt-dlp can do beyond what every supported version can (read from its --help). */
+export interface YtDlpFeatures {
+  /** `--js-runtimes` (2025.11.12+): YouTube needs a JavaScript runtime; we offer the worker's own Node. */
+  jsRuntimes: boolean;
+  /** `--no-quiet` (2023.07+): keeps yt-dlp's notices (e.g. "larger than max-filesize") despite --print. */
+  noQuiet: boolean;
+}
+
+export const NO_EXTRA_FEATURES: YtDlpFeatures = { jsRuntimes: false, noQuiet: false };
+
 export interface YtDlpOptions {
   url: string;
   downloadDir: string;
@@ -18,6 +29,11 @@ export interface YtDlpOptions {
   uniqueSuffix: string;
   mode: DownloadMode;
   socketTimeoutSeconds: number;
+  /** MAX_FILE_SIZE: yt-dlp skips a file it knows to be larger. */
+  maxFileSizeBytes: number;
+  features: YtDlpFeatures;
+  /** The Node.js binary yt-dlp may use as its JavaScript runtime. */
+  nodePath: string;
 }
 
 /**
@@ -36,6 +52,11 @@ export function buildYtDlpArgs(o: YtDlpOptions): string[] {
     '--no-mtime',
     '--restrict-filenames',
     '--socket-timeout', String(o.socketTimeoutSeconds),
+    '--max-filesize', String(o.maxFileSizeBytes),
+    // This workflow downloads one video. A page that turns out to be a playlist
+    // (several <video> tags, a feed, a channel) stops with exit code 101 before
+    // any entry is downloaded, instead of downloading them all and reporting one.
+    '--break-match-filters', '!playlist_id',
     // Temporal owns retries across attempts; yt-dlp only smooths over short blips.
     '--retries', '2',
     '--fragment-retries', '3',
@@ -47,9 +68,26 @@ export function buildYtDlpArgs(o: YtDlpOptions): string[] {
     '--print',
     `after_move:${RESULT_MARK} {"title":%(title)j,"id":%(id)j,"filepath":%(filepath)j,"extractor":%(extractor_key)j}`,
   ];
+  if (o.features.noQuiet) args.push('--no-quiet');
+  if (o.features.jsRuntimes) args.push('--js-runtimes', `node:${o.nodePath}`);
   if (o.mode === 'audio') args.push('--extract-audio', '--audio-format', 'mp3');
   args.push('--', o.url);
   return args;
+}
+
+// What yt-dlp and ffmpeg may see of the worker's environment: enough to find
+// programs, certificates, a proxy and a home for caches, and never the bot
+// token, database URLs or anything else the worker was started with.
+const PASSED_ENVIRONMENT = [
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'TMPDIR', 'TZ', 'LANG', 'LANGUAGE', 'XDG_CACHE_HOME',
+  'http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY',
+  'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE',
+];
+
+/** The environment yt-dlp runs with: the variables above (and LC_*) from `env`, plus unbuffered UTF-8 output. */
+export function ytDlpEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const passed = Object.entries(env).filter(([name, value]) => value !== undefined && (PASSED_ENVIRONMENT.includes(name) || name.startsWith('LC_')));
+  return { ...Object.fromEntries(passed), PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' };
 }
 
 export interface Progress {
@@ -76,8 +114,7 @@ const UNITS: Record<string, number> = {
 
 function bytes(amount: string, unit: string): number | null {
   const factor = UNITS[unit];
-  const n = Number(amount);
-  return factor && Number.isFinite(n) ? Math.round(n * factor) : null;
+  return factor && /^\d+(\.\d+)?$/.test(amount) ? Math.round(Number(amount) * factor) : null;
 }
 
 function clock(text: string): number | null {
@@ -86,8 +123,53 @@ function clock(text: string): number | null {
   return parts.reduce((acc, p) => acc * 60 + p, 0);
 }
 
-const DEFAULT_LINE =
-  /^\[download\]\s+(\d+(?:\.\d+)?)%\s+of\s+~?\s*(\d+(?:\.\d+)?)([KMGT]i?B|B)(?:\s+in\s+[\d:]+)?(?:\s+at\s+(?:(\d+(?:\.\d+)?)([KMGT]i?B|B)\/s|Unknown (?:B\/s|speed)))?(?:\s+ETA\s+([\d:]+|Unknown))?/;
+/** "45.3%" as a number, or null. */
+function percentOf(token: string | undefined): number | null {
+  const amount = token?.endsWith('%') ? token.slice(0, -1) : '';
+  return /^\d+(\.\d+)?$/.test(amount) ? Number(amount) : null;
+}
+
+/** "10.00MiB" (or "1.00MiB/s" with `perSecond`) as bytes, or null. */
+function sizeOf(token: string | undefined, perSecond = false): number | null {
+  if (!token) return null;
+  const text = perSecond ? (token.endsWith('/s') ? token.slice(0, -2) : '') : token;
+  const unit = /[KMGT]i?B$|B$/.exec(text)?.[0];
+  return unit ? bytes(text.slice(0, -unit.length), unit) : null;
+}
+
+/**
+ * yt-dlp's default line, "[download]  45.3% of ~ 10.00MiB in 00:01 at 1.00MiB/s ETA 00:05",
+ * read word by word: no pattern with nested repetition, so a long line costs linear time.
+ */
+function parseDefaultLine(trimmed: string): Progress | null {
+  if (!trimmed.startsWith('[download]')) return null;
+  const words = trimmed.split(/\s+/);
+  const percent = percentOf(words[1]);
+  if (percent === null || words[2] !== 'of') return null;
+  let i = 3;
+  if (words[i] === '~') i++;
+  const totalBytes = sizeOf(words[i]?.replace(/^~/, ''));
+  if (totalBytes === null) return null;
+  i++;
+  if (words[i] === 'in' && /^[\d:]+$/.test(words[i + 1] ?? '')) i += 2;
+  let speed: number | null = null;
+  if (words[i] === 'at') {
+    if (words[i + 1] === 'Unknown') i += 3; // "Unknown B/s" or "Unknown speed"
+    else {
+      speed = sizeOf(words[i + 1], true);
+      i += 2;
+    }
+  }
+  const eta = words[i] === 'ETA' ? words[i + 1] : undefined;
+  return {
+    status: percent >= 100 ? 'finished' : 'downloading',
+    percent,
+    downloadedBytes: Math.round((totalBytes * percent) / 100),
+    totalBytes,
+    speed,
+    etaSeconds: eta && /^[\d:]+$/.test(eta) ? clock(eta) : null,
+  };
+}
 
 /**
  * Reads one progress line: our own template, or yt-dlp's default
@@ -113,18 +195,7 @@ export function parseProgressLine(line: string): Progress | null {
       etaSeconds: etaSeconds === null ? null : Math.round(etaSeconds),
     };
   }
-  const m = DEFAULT_LINE.exec(trimmed);
-  if (!m) return null;
-  const percent = Number(m[1]);
-  const totalBytes = bytes(m[2]!, m[3]!);
-  return {
-    status: percent >= 100 ? 'finished' : 'downloading',
-    percent,
-    downloadedBytes: totalBytes === null ? null : Math.round((totalBytes * percent) / 100),
-    totalBytes,
-    speed: m[4] ? bytes(m[4], m[5]!) : null,
-    etaSeconds: m[6] && m[6] !== 'Unknown' ? clock(m[6]) : null,
-  };
+  return parseDefaultLine(trimmed);
 }
 
 export interface YtDlpResult {
@@ -134,18 +205,29 @@ export interface YtDlpResult {
   extractor: string | null;
 }
 
+/**
+ * Longest strings we carry from yt-dlp into workflow payloads and messages: a
+ * site controls them, and Temporal payloads have a size limit.
+ */
+export const MAX_TITLE_CHARS = 300;
+const MAX_ID_CHARS = 200;
+const MAX_EXTRACTOR_CHARS = 100;
+/** Longer than any path we let yt-dlp write (255-byte names under DOWNLOAD_DIR). */
+const MAX_FILEPATH_CHARS = 4096;
+
 /** Reads the line yt-dlp prints once the file is in its final place. */
 export function parseResultLine(line: string): YtDlpResult | null {
   const trimmed = line.trim();
   if (!trimmed.startsWith(RESULT_MARK)) return null;
   try {
     const value = JSON.parse(trimmed.slice(RESULT_MARK.length)) as Partial<YtDlpResult>;
-    if (typeof value.filepath !== 'string' || value.filepath === '') return null;
+    if (typeof value.filepath !== 'string' || value.filepath === '' || value.filepath.length > MAX_FILEPATH_CHARS) return null;
+    const title = typeof value.title === 'string' && value.title ? value.title : path.basename(value.filepath);
     return {
-      title: typeof value.title === 'string' && value.title ? value.title : path.basename(value.filepath),
-      id: typeof value.id === 'string' ? value.id : '',
+      title: truncate(title, MAX_TITLE_CHARS),
+      id: typeof value.id === 'string' ? truncate(value.id, MAX_ID_CHARS, '') : '',
       filepath: value.filepath,
-      extractor: typeof value.extractor === 'string' ? value.extractor : null,
+      extractor: typeof value.extractor === 'string' ? truncate(value.extractor, MAX_EXTRACTOR_CHARS, '') : null,
     };
   } catch {
     return null;

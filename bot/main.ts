@@ -1,6 +1,7 @@
-import { loadConfigOrExit, readEnv, secretsOf } from '../lib/config';
+import { loadConfigOrExit, secretsOf } from '../lib/config';
+import { runEntryPoint } from '../lib/entry-point';
 import { createDb } from '../lib/db';
-import { createLogger, redact } from '../lib/logger';
+import { createLogger, redactUrlPasswords } from '../lib/logger';
 import { createRedis } from '../lib/redis';
 import { connectTemporal } from '../lib/temporal-client';
 import { createBot } from './create-bot';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   // A stop asked for while starting up means: do not start polling at all.
   if (!stopping) await bot.start({
     allowed_updates: ['message'],
-    onStart: (me) => logger.info({ username: me.username, apiRoot: config.TELEGRAM_API_ROOT }, 'bot started'),
+    onStart: (me) => logger.info({ username: me.username, apiRoot: redactUrlPasswords(config.TELEGRAM_API_ROOT) }, 'bot started'),
   });
   await temporal.connection.close();
   await db.$disconnect();
@@ -38,9 +39,4 @@ async function main(): Promise<void> {
   logger.info('bot stopped');
 }
 
-main().catch((err: unknown) => {
-  // Last resort: whatever the error says, the token is scrubbed from it.
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`bot failed: ${redact(message, [readEnv().TELEGRAM_BOT_TOKEN?.trim() ?? ''])}\n`);
-  process.exit(1);
-});
+runEntryPoint('bot', main);

@@ -1,5 +1,6 @@
 import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { findCompletedOnDisk } from '../lib/completed-downloads';
+import { checkDestination, destinationPolicy, type Refusal } from '../lib/destinations';
 import type { DownloadMode } from '../lib/download-state';
 import type { IntakeReport } from '../lib/messages';
 import { contentKeyFor, findLinkCandidates, parseMediaUrl, type MediaUrl } from '../lib/urls';
@@ -20,6 +21,11 @@ import type { BotDeps, BotSettings } from './context';
  * holds each call for about 20 seconds while the bot's other users wait.
  */
 const TEMPORAL_CALL_TIMEOUT_MS = 5_000;
+/**
+ * How long intake waits for DNS to say where the links' hosts lead. A name not
+ * resolved by then is left to the worker, which checks again before downloading.
+ */
+const DESTINATION_CHECK_TIMEOUT_MS = 2_000;
 
 export interface LinkRequest {
   text: string;
@@ -70,6 +76,15 @@ export async function queueLinks(deps: BotDeps, request: LinkRequest): Promise<I
     else unique.set(key, parsed.url);
   }
 
+  const refusals = await refusedDestinations(deps, [...unique]);
+  for (const [key, refusal] of refusals) {
+    const url = unique.get(key)!;
+    logger.warn({ url: url.normalized, address: refusal.address, category: refusal.category }, 'link refused: private or internal destination');
+    // Shown as parsed: "http://0x7f000001/" is echoed as http://127.0.0.1/.
+    report.rejected.push({ input: url.normalized, reason: 'private_address', refusal });
+    unique.delete(key);
+  }
+
   const subscriber: Subscriber = {
     chatId: request.chatId,
     userId: request.userId,
@@ -114,6 +129,21 @@ export async function queueLinks(deps: BotDeps, request: LinkRequest): Promise<I
     }
   }
   return report;
+}
+
+/** The links among `urls` that lead to private or internal addresses, checked in parallel within a deadline. */
+async function refusedDestinations(deps: BotDeps, urls: Array<[string, MediaUrl]>): Promise<Map<string, Refusal>> {
+  const policy = destinationPolicy(deps.settings);
+  const checked = await Promise.all(
+    urls.map(async ([key, url]) => {
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), DESTINATION_CHECK_TIMEOUT_MS)));
+      const refusal = await Promise.race([checkDestination(new URL(url.normalized).hostname, policy, deps.resolveHost), giveUp]);
+      clearTimeout(timer);
+      return [key, refusal] as const;
+    }),
+  );
+  return new Map(checked.filter((entry): entry is readonly [string, Refusal] => entry[1] !== null));
 }
 
 /** Whether a download with this ID is running now; throws when Temporal cannot answer. */

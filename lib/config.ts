@@ -2,11 +2,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { parseAllowedHosts } from './destinations';
 
 /**
  * Every setting the bot, the worker and the tools read, in one validated schema.
  * `.env.example` documents each variable; keep the two in step (a unit test checks).
  */
+
+// A bot token's shape: bot ID, colon, secret. Anything like it is never echoed.
+const TOKEN_SHAPE = /\d{3,15}:[A-Za-z0-9_-]{20,}/;
+
+/** How a bad value is named in a config error: short harmless values as written, anything secret-like only by its length. */
+function shownValue(value: string): string {
+  return value.length <= 24 && !TOKEN_SHAPE.test(value) && !value.includes(':') && !value.includes('@')
+    ? JSON.stringify(value)
+    : `(a ${value.length}-character value, not shown)`;
+}
 
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
@@ -40,7 +51,7 @@ const adminIds = z
     }
     const bad = parts.filter((p) => !/^\d{1,15}$/.test(p));
     if (bad.length > 0) {
-      ctx.addIssue({ code: 'custom', message: `has entries that are not user IDs: ${bad.join(', ')}` });
+      ctx.addIssue({ code: 'custom', message: `has entries that are not user IDs: ${bad.map(shownValue).join(', ')}` });
       return z.NEVER;
     }
     return parts.map(Number);
@@ -57,6 +68,26 @@ const url = (protocols: string[], example: string) =>
     },
     { error: `must be a URL like ${example}` },
   );
+
+const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** A size such as `4GB`, `500M`, `1.5G` or a plain number of bytes; units are binary (1 GB = 1024³ bytes), as in yt-dlp. */
+const byteSize = z.string().transform((value, ctx) => {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(value.trim());
+  const bytes = match ? Math.floor(Number(match[1]) * UNITS[match[2]!.toUpperCase()]!) : NaN;
+  if (!(bytes >= 1024 && Number.isSafeInteger(bytes))) {
+    ctx.addIssue({ code: 'custom', message: 'must be a size of at least 1 KB, like 4GB, 500MB or 1073741824' });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const allowedHosts = z.string().transform((value, ctx) => {
+  const parsed = parseAllowedHosts(value);
+  if (parsed.ok) return parsed.hosts;
+  ctx.addIssue({ code: 'custom', message: `has entries that are not host names, IP addresses or CIDR ranges: ${parsed.bad.map(shownValue).join(', ')}` });
+  return z.NEVER;
+});
 
 const hostPort = z
   .string()
@@ -95,8 +126,11 @@ export const configSchema = z.object({
   DOWNLOAD_TIMEOUT_MINUTES: positiveNumber.default(360),
   HEARTBEAT_TIMEOUT_SECONDS: positiveNumber.default(60),
   YTDLP_PATH: z.string().min(1).default('yt-dlp'),
+  MAX_FILE_SIZE: byteSize.default(4 * 1024 ** 3),
   MAX_URLS_PER_MESSAGE: integer(1, 1000).default(50),
   MAX_URL_LENGTH: integer(32, 65536).default(2048),
+  ALLOW_PRIVATE_URLS: boolean.default(false),
+  ALLOWED_PRIVATE_HOSTS: allowedHosts.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     error: 'must be one of fatal, error, warn, info, debug, trace, silent',
   }).default('info'),
@@ -112,8 +146,12 @@ export interface Config extends RawConfig {
 
 /** Thrown when the environment does not describe a runnable configuration. */
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    // Whatever variable a token was pasted into, its value never reaches the message.
+    const scrubbed = problems.map((p) => p.replace(new RegExp(TOKEN_SHAPE.source, 'g'), '[REDACTED]'));
+    super(`Invalid configuration:\n${scrubbed.map((p) => `  - ${p}`).join('\n')}`);
+    this.problems = scrubbed;
     this.name = 'ConfigError';
   }
 }
@@ -189,7 +227,39 @@ export function loadConfigOrExit(cwd = process.cwd()): Config {
   }
 }
 
-/** Strings that must never reach a log line, an error or a reply. */
-export function secretsOf(config: Pick<Config, 'TELEGRAM_BOT_TOKEN'>): string[] {
-  return [config.TELEGRAM_BOT_TOKEN];
+/** The settings that carry secrets, as raw text (a config that failed validation has no parsed form). */
+export type SecretSettings = Partial<Record<'TELEGRAM_BOT_TOKEN' | 'TELEGRAM_API_ROOT' | 'DATABASE_URL' | 'REDIS_URL', string>>;
+
+/** The password of a URL, in the forms it can appear in (as written, decoded, with its user name). User names are not secret. */
+function urlCredentials(value: string | undefined): string[] {
+  if (!value) return [];
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return [];
+  }
+  const forms = (text: string) => {
+    let decoded = text;
+    try {
+      decoded = decodeURIComponent(text);
+    } catch {
+      // Not valid percent-encoding: the raw form is all there is.
+    }
+    return [text, decoded];
+  };
+  return url.password ? [...forms(url.password), `${url.username}:${url.password}`] : [];
+}
+
+/**
+ * Strings that must never reach a log line, an error or a reply: the bot token
+ * (also URL-encoded, as it appears in request paths) and the credentials in the
+ * Bot API root, DATABASE_URL and REDIS_URL. Works on raw values too, so that an
+ * entry point can scrub its last-resort error even when the config is invalid.
+ */
+export function secretsOf(settings: SecretSettings): string[] {
+  const token = settings.TELEGRAM_BOT_TOKEN?.trim();
+  const tokenForms = token ? [token, encodeURIComponent(token), encodeURIComponent(token).replace(/%3A/g, '%3a')] : [];
+  const credentials = [settings.TELEGRAM_API_ROOT, settings.DATABASE_URL, settings.REDIS_URL].flatMap(urlCredentials);
+  return [...new Set([...tokenForms, ...credentials].filter(Boolean))];
 }

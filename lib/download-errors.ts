@@ -16,6 +16,13 @@ export const ERROR_KINDS = {
   NoFormats: { retryable: false, message: 'the site offers no downloadable format for this video' },
   Forbidden: { retryable: false, message: 'the server refused access (HTTP 401/451)' },
   StorageUnusable: { retryable: false, message: 'the download directory cannot be used on the server (check DOWNLOAD_DIR)' },
+  PrivateAddress: { retryable: false, message: 'the link leads to a private or internal address, which this server does not fetch' },
+  Playlist: {
+    retryable: false,
+    message: 'this link is a playlist or a page with several videos; playlists are not supported yet, so send the links of the single videos',
+  },
+  TooLarge: { retryable: false, message: 'the file is larger than this server accepts (MAX_FILE_SIZE)' },
+  UnsafeFile: { retryable: false, message: 'the site sent a file type this server does not keep (not a video, audio or subtitle file)' },
   // Transient: retried with exponential backoff.
   Network: { retryable: true, message: 'the site could not be reached (network error or timeout)' },
   ServerError: { retryable: true, message: 'the site kept answering with server errors' },
@@ -39,46 +46,113 @@ export interface Classified {
   detail: string;
 }
 
+/** A test on one output line, given in lower case. Plain substring searches: no rule can backtrack. */
+type Rule = [test: (lower: string) => boolean, kind: ErrorKind];
+
+/** True when the line contains any of `phrases`. */
+const any =
+  (...phrases: string[]) =>
+  (lower: string) =>
+    phrases.some((p) => lower.includes(p));
+
+/** True when `first` occurs and one of `then` occurs somewhere after it ("account ... terminated"). */
+const followedBy =
+  (first: string, ...then: string[]) =>
+  (lower: string) => {
+    const at = lower.indexOf(first);
+    return at !== -1 && then.some((p) => lower.indexOf(p, at + first.length) !== -1);
+  };
+
+/** The HTTP status codes named as "HTTP Error 404" in a line. */
+function httpStatuses(lower: string): number[] {
+  const found: number[] = [];
+  for (let at = lower.indexOf('http error '); at !== -1; at = lower.indexOf('http error ', at + 1)) {
+    const code = lower.slice(at + 11, at + 14);
+    if (/^\d{3}$/.test(code) && !/\w/.test(lower[at + 14] ?? '')) found.push(Number(code));
+  }
+  return found;
+}
+
+const httpError =
+  (test: (status: number) => boolean) =>
+  (lower: string) =>
+    lower.includes('http error ') && httpStatuses(lower).some(test);
+const is = (...codes: number[]) => (status: number) => codes.includes(status);
+
 // Order matters: the first rule that matches wins, most specific first.
-const RULES: Array<[RegExp, ErrorKind]> = [
-  [/No space left on device|Errno 28|ENOSPC|Disk quota exceeded/i, 'DiskFull'],
-  [/HTTP Error (404|410)\b/i, 'NotFound'],
-  [/HTTP Error 429\b|Too Many Requests|rate.?limit/i, 'RateLimited'],
-  [/HTTP Error (401|451)\b/i, 'Forbidden'],
-  [/HTTP Error (5\d\d)\b/i, 'ServerError'],
-  [/HTTP Error (408|403)\b/i, 'Network'],
-  [/Private video|This video is private|members.only|Sign in to confirm your age|age.restricted|login required|requires? (a )?login|account.*(private|needed)|cookies.*(needed|required)/i, 'Private'],
-  [/not available in your country|not made this video available in your country|geo.?restrict|blocked it in your country/i, 'GeoBlocked'],
-  [/Video unavailable|This video is unavailable|has been removed|no longer available|does not exist|video (was|has been) deleted|account.*terminated|This post is unavailable|content isn't available/i, 'Unavailable'],
-  [/Requested format is not available|No video formats found|no suitable formats|There's no video in this/i, 'NoFormats'],
-  [/Unsupported URL|is not a valid URL|No video could be found|Unable to extract/i, 'Unsupported'],
-  [/timed? ?out|Connection (refused|reset|aborted)|Errno (101|104|110|111|113)|Name or service not known|Temporary failure in name resolution|getaddrinfo|Remote end closed|IncompleteRead|urlopen error|SSL|EOF occurred|Network is unreachable|ContentTooShort|Downloaded \d+ bytes, expected \d+ bytes|content too short|Did not get any data blocks/i, 'Network'],
+const RULES: Rule[] = [
+  [any('no space left on device', 'errno 28', 'enospc', 'disk quota exceeded'), 'DiskFull'],
+  [any('larger than max-filesize'), 'TooLarge'],
+  [followedBy('extracted extension', 'unusual', 'skipped for safety'), 'UnsafeFile'],
+  [httpError(is(404, 410)), 'NotFound'],
+  [(l) => httpError(is(429))(l) || l.includes('too many requests') || /rate.?limit/.test(l), 'RateLimited'],
+  [httpError(is(401, 451)), 'Forbidden'],
+  [httpError((status) => status >= 500 && status <= 599), 'ServerError'],
+  [httpError(is(408, 403)), 'Network'],
+  [
+    (l) =>
+      any('private video', 'this video is private', 'sign in to confirm your age', 'login required', 'require login', 'requires login', 'requires a login', 'require a login')(l) ||
+      /members.only|age.restricted/.test(l) ||
+      followedBy('account', 'private', 'needed')(l) ||
+      followedBy('cookies', 'needed', 'required')(l),
+    'Private',
+  ],
+  [(l) => any('not available in your country', 'not made this video available in your country', 'blocked it in your country')(l) || /geo.?restrict/.test(l), 'GeoBlocked'],
+  [
+    (l) =>
+      any('video unavailable', 'this video is unavailable', 'has been removed', 'no longer available', 'does not exist', 'this post is unavailable', "content isn't available")(l) ||
+      /video (was|has been) deleted/.test(l) ||
+      followedBy('account', 'terminated')(l),
+    'Unavailable',
+  ],
+  [any('requested format is not available', 'no video formats found', 'no suitable formats', "there's no video in this"), 'NoFormats'],
+  [any('unsupported url', 'is not a valid url', 'no video could be found', 'unable to extract'), 'Unsupported'],
+  [
+    (l) =>
+      /timed? ?out|errno (101|104|110|111|113)\b|connection (refused|reset|aborted)/.test(l) ||
+      any('name or service not known', 'temporary failure in name resolution', 'getaddrinfo', 'remote end closed', 'incompleteread', 'urlopen error', 'ssl', 'eof occurred', 'network is unreachable', 'contenttooshort', 'content too short', 'did not get any data blocks')(l) ||
+      /downloaded \d+ bytes, expected \d+ bytes/.test(l),
+    'Network',
+  ],
 ];
 
-/** Drops yt-dlp's "please report this issue" boilerplate from an error line. */
+/** Each output line is judged by at most this many characters: the message is at its start. */
+const MAX_LINE_CHARS = 4096;
+/** Only the end of each stream is read: the line that ended the run is among its last. */
+const MAX_LINES = 400;
+
+/** Drops yt-dlp's "please report this issue" boilerplate and the Python cause from an error line. */
 function tidy(line: string): string {
-  return line
-    .replace(/;?\s*please report this issue on.*$/i, '')
-    .replace(/\s+\(caused by .*$/i, '')
-    .replace(/^ERROR:\s*/, '')
-    .trim();
+  let out = line.startsWith('ERROR:') ? line.slice('ERROR:'.length).trimStart() : line;
+  const lower = out.toLowerCase();
+  for (const noise of ['please report this issue on', '(caused by ']) {
+    const at = lower.indexOf(noise);
+    if (at !== -1 && at < out.length) out = out.slice(0, at);
+  }
+  out = out.trimEnd();
+  return out.endsWith(';') ? out.slice(0, -1).trimEnd() : out;
 }
 
 /**
- * Classifies a failed yt-dlp run from its stderr and exit status. Error lines
- * are read last-first: yt-dlp's final ERROR line is the one that ended the run.
+ * Classifies a failed yt-dlp run from its stderr (and the notices it printed on
+ * stdout) and its exit status. Error lines are read last-first: yt-dlp's final
+ * ERROR line is the one that ended the run. Linear in the size of the output.
  */
-export function classifyYtDlpFailure(stderr: string, exit: { code: number | null; signal: string | null }): Classified {
-  const lines = stderr.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+export function classifyYtDlpFailure(stderr: string, exit: { code: number | null; signal: string | null }, stdoutNotices = ''): Classified {
+  // 101: a --break-match-filters rule stopped the run; ours refuses playlist entries.
+  if (exit.code === 101) return make('Playlist', 'yt-dlp reported a playlist; stopped before downloading its entries');
+  const lastLines = (text: string) => text.split('\n').slice(-MAX_LINES);
+  const lines = [...lastLines(stderr), ...lastLines(stdoutNotices)].map((l) => l.slice(0, MAX_LINE_CHARS).trim()).filter(Boolean);
   const errors = lines.filter((l) => l.startsWith('ERROR:'));
-  const candidates = [...errors.reverse(), ...lines.slice().reverse()];
+  const candidates = [...errors.slice().reverse(), ...lines.slice().reverse()];
   for (const line of candidates) {
-    for (const [pattern, kind] of RULES) {
-      if (pattern.test(line)) return make(kind, tidy(line));
+    const lower = line.toLowerCase();
+    for (const [test, kind] of RULES) {
+      if (test(lower)) return make(kind, tidy(line));
     }
   }
   if (exit.signal) return make('Interrupted', `yt-dlp was stopped by ${exit.signal}`);
-  const last = errors[0] ?? lines.at(-1) ?? `yt-dlp exited with code ${exit.code}`;
+  const last = errors.at(-1) ?? lines.at(-1) ?? `yt-dlp exited with code ${exit.code}`;
   return make('Unknown', tidy(last));
 }
 

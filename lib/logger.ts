@@ -19,9 +19,10 @@ export interface LoggerOptions {
  * embed the bot token is caught too.
  */
 export function createLogger(options: LoggerOptions): Logger {
+  // Short strings would blank out ordinary words; passwords inside URLs are caught by shape instead.
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 8);
   const target = options.destination ?? (options.pretty ? prettyStream() : pino.destination({ sync: true }));
-  const destination = secrets.length > 0 ? redactingStream(target, secrets) : target;
+  const destination = redactingStream(target, secrets);
   return pino(
     {
       level: options.level,
@@ -37,10 +38,39 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
+/** `text` with every secret, and the password of every `scheme://user:password@host` in it, replaced. */
 export function redact(text: string, secrets: string[]): string {
-  let out = text;
+  let out = redactUrlPasswords(text);
   for (const secret of secrets) if (secret) out = out.split(secret).join('[REDACTED]');
   return out;
+}
+
+const AUTHORITY_END = new Set(['/', '?', '#', '"', "'", '<', '>', '\\', '`', ' ', '\t', '\n', '\r']);
+
+/**
+ * Replaces the password of every URL written with credentials. Linear: each
+ * authority is scanned once, and the search for the next URL goes on from its end.
+ */
+export function redactUrlPasswords(text: string): string {
+  let out = '';
+  let copied = 0;
+  for (let mark = text.indexOf('://'); mark !== -1; ) {
+    const start = mark + 3;
+    let end = start;
+    let at = -1;
+    let colon = -1;
+    for (; end < text.length && !AUTHORITY_END.has(text[end]!); end++) {
+      if (text[end] === '@') at = end;
+      else if (text[end] === ':' && colon === -1) colon = end;
+    }
+    if (colon !== -1 && colon < at) {
+      out += `${text.slice(copied, colon + 1)}[REDACTED]`;
+      copied = at;
+    }
+    // The next "://" may start on the authority's last character ("a://b://...").
+    mark = text.indexOf('://', Math.max(end - 1, start));
+  }
+  return out + text.slice(copied);
 }
 
 function redactingStream(target: DestinationStream, secrets: string[]): DestinationStream {

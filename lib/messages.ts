@@ -1,4 +1,6 @@
 import type { DownloadedFile } from '../workflows/definitions';
+import { describeRefusal, type Refusal } from './destinations';
+import { displayLink, escapeBidiControls, truncate } from './text';
 import { REJECTION_REASONS, type UrlRejection } from './urls';
 
 /**
@@ -18,9 +20,14 @@ export function humanSize(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
-/** Keeps a reply readable when someone pastes a monster link. */
+/** A link as replies show it: readable when someone pastes a monster, and unable to disguise itself. */
 export function shortUrl(url: string, max = 120): string {
-  return url.length <= max ? url : `${url.slice(0, max - 1)}…`;
+  return displayLink(url, max);
+}
+
+/** A title from a site, as replies show it. */
+function shownTitle(title: string): string {
+  return truncate(escapeBidiControls(title), 300);
 }
 
 export const HELP_TEXT = [
@@ -39,20 +46,29 @@ export function internalErrorText(correlationId: string): string {
   return `Something went wrong on our side. Please try again later. (ref: ${correlationId})`;
 }
 
-/** Why a link in a message was refused: its own defect, or one link too many. */
-export type IntakeRejection = UrlRejection | 'too_many';
+/** Why a link in a message was refused: its own defect, one link too many, or where it leads. */
+export type IntakeRejection = UrlRejection | 'too_many' | 'private_address';
 
-const INTAKE_REJECTION_REASONS: Record<IntakeRejection, string> = {
+const INTAKE_REJECTION_REASONS: Record<Exclude<IntakeRejection, 'private_address'>, string> = {
   ...REJECTION_REASONS,
   too_many: 'too many links in one message',
 };
+
+export type RejectedLink =
+  | { input: string; reason: Exclude<IntakeRejection, 'private_address'> }
+  /** `input` is the link as parsed (hex and decimal hosts already in their plain form). */
+  | { input: string; reason: 'private_address'; refusal: Refusal };
+
+function rejectionText(r: RejectedLink): string {
+  return r.reason === 'private_address' ? describeRefusal(r.refusal) : INTAKE_REJECTION_REASONS[r.reason];
+}
 
 export interface IntakeReport {
   queued: string[];
   joined: string[];
   alreadyDone: Array<{ url: string; file: DownloadedFile }>;
   duplicates: string[];
-  rejected: Array<{ input: string; reason: IntakeRejection }>;
+  rejected: RejectedLink[];
   failed: string[];
   correlationId: string;
 }
@@ -68,9 +84,9 @@ function section(title: string, lines: string[]): string[] {
   return ['', title, ...shown, ...(more > 0 ? [`• … and ${more} more`] : [])];
 }
 
-/** Cuts text to what one Telegram message can hold. */
+/** Cuts text to what one Telegram message can hold, never inside a character. */
 export function fitMessage(text: string): string {
-  return text.length <= MAX_MESSAGE_LENGTH ? text : `${text.slice(0, MAX_MESSAGE_LENGTH - 2)}\n…`;
+  return truncate(text, MAX_MESSAGE_LENGTH, '\n…');
 }
 
 /** The immediate answer to a message with links: what happens to each one, and why. */
@@ -83,18 +99,18 @@ export function intakeReplyText(r: IntakeReport): string {
     ...section('Already downloading (you will be told when it finishes):', r.joined.map((u) => shortUrl(u))),
     ...section(
       'Already downloaded:',
-      r.alreadyDone.map(({ url, file }) => `${file.title} (${humanSize(file.sizeBytes)}) - ${file.filePath} [${shortUrl(url, 60)}]`),
+      r.alreadyDone.map(({ url, file }) => `${shownTitle(file.title)} (${humanSize(file.sizeBytes)}) - ${file.filePath} [${shortUrl(url, 60)}]`),
     ),
     ...section('Repeated in this message (counted once):', r.duplicates.map((u) => shortUrl(u))),
-    ...section('Not accepted:', r.rejected.map(({ input, reason }) => `${shortUrl(input, 60)} - ${INTAKE_REJECTION_REASONS[reason]}`)),
+    ...section('Not accepted:', r.rejected.map((r) => `${shortUrl(r.input, 60)} - ${rejectionText(r)}`)),
   ];
   return fitMessage(lines.join('\n').trim());
 }
 
 export function completedText(url: string, file: DownloadedFile): string {
-  return fitMessage(['✅ Downloaded', file.title, `Size: ${humanSize(file.sizeBytes)}`, `Saved as: ${file.filePath}`, `Link: ${shortUrl(url)}`].join('\n'));
+  return fitMessage(['✅ Downloaded', shownTitle(file.title), `Size: ${humanSize(file.sizeBytes)}`, `Saved as: ${file.filePath}`, `Link: ${shortUrl(url)}`].join('\n'));
 }
 
 export function failedText(url: string, reason: string): string {
-  return ['❌ Download failed', `Link: ${shortUrl(url)}`, `Reason: ${reason}`].join('\n');
+  return fitMessage(['❌ Download failed', `Link: ${shortUrl(url)}`, `Reason: ${reason}`].join('\n'));
 }

@@ -1,9 +1,12 @@
-import { loadConfigOrExit, readEnv, secretsOf } from '../lib/config';
-import { createDb } from '../lib/db';
-import { createLogger, redact } from '../lib/logger';
-import { createTelegramApi, telegramNotifier } from '../lib/telegram';
 import { createActivities } from '../activities';
-import { freeBytesOnDisk } from '../activities/disk';
+import { activityDeps } from '../activities/deps';
+import { NO_EXTRA_FEATURES } from '../activities/ytdlp';
+import { probeYtDlp, versionWarnings } from '../activities/ytdlp-install';
+import { loadConfigOrExit, secretsOf } from '../lib/config';
+import { createDb } from '../lib/db';
+import { runEntryPoint } from '../lib/entry-point';
+import { createLogger } from '../lib/logger';
+import { createTelegramApi, telegramNotifier } from '../lib/telegram';
 import { createWorkers } from './create-workers';
 import { installTemporalLogging } from './runtime-logging';
 
@@ -11,21 +14,34 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: secretsOf(config), name: 'worker' });
   installTemporalLogging(logger);
+
+  // Read once: which yt-dlp this worker runs, and which newer options it may pass.
+  const ytDlp = await probeYtDlp(config.YTDLP_PATH);
+  if (ytDlp) {
+    logger.info({ ytDlp: ytDlp.executable, version: ytDlp.version, features: ytDlp.features }, 'yt-dlp found');
+    for (const warning of versionWarnings(ytDlp.version, new Date())) logger.warn({ ytDlp: ytDlp.executable, version: ytDlp.version }, warning);
+  } else {
+    // Downloads fail (retryably, naming YTDLP_PATH) until it is installed; other work goes on.
+    logger.error({ YTDLP_PATH: config.YTDLP_PATH }, 'yt-dlp cannot be run; check YTDLP_PATH');
+  }
+
   const db = createDb(config.DATABASE_URL);
-  const workers = await createWorkers(config, createActivities({
+  const deps = activityDeps(config, {
     db,
     telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
     logger,
-    downloadDir: config.DOWNLOAD_DIR,
-    minDiskSpaceGb: config.MIN_DISK_SPACE_GB,
-    ytDlpPath: config.YTDLP_PATH,
-    socketTimeoutSeconds: config.SOCKET_TIMEOUT,
-    freeBytes: freeBytesOnDisk,
-    heartbeatEveryMs: Math.min(3_000, (config.HEARTBEAT_TIMEOUT_SECONDS * 1000) / 3),
-  }));
+    ytDlpFeatures: ytDlp?.features ?? NO_EXTRA_FEATURES,
+  });
+  const workers = await createWorkers(config, createActivities(deps));
   // The SDK already shuts workers down gracefully on SIGINT/SIGTERM.
   logger.info(
-    { taskQueue: config.TASK_QUEUE, downloadTaskQueue: config.DOWNLOAD_TASK_QUEUE, maxConcurrent: config.MAX_CONCURRENT, downloadDir: config.DOWNLOAD_DIR },
+    {
+      taskQueue: config.TASK_QUEUE,
+      downloadTaskQueue: config.DOWNLOAD_TASK_QUEUE,
+      maxConcurrent: config.MAX_CONCURRENT,
+      downloadDir: config.DOWNLOAD_DIR,
+      allowPrivateUrls: config.ALLOW_PRIVATE_URLS,
+    },
     'worker started',
   );
   try {
@@ -36,9 +52,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  // Last resort: whatever the error says, the token is scrubbed from it.
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`worker failed: ${redact(message, [readEnv().TELEGRAM_BOT_TOKEN?.trim() ?? ''])}\n`);
-  process.exit(1);
-});
+runEntryPoint('worker', main);

@@ -87,7 +87,9 @@ function describeFailure(err: unknown, step: 'disk' | 'download', policy: Downlo
   if (diskWaitOver) return { errorKind: 'DiskFull', message: `the download disk stayed full for ${policy.diskWaitHours} hours` };
   if (cause instanceof TimeoutFailure) return { errorKind: 'Timeout', message: 'the download stopped making progress or took too long' };
   if (cause instanceof ApplicationFailure && isErrorKind(cause.type)) {
-    return { errorKind: cause.type, message: ERROR_KINDS[cause.type].message };
+    // Our activities word the message for users (it may name the refused address or
+    // the size limit); the kind's own sentence stands in if a message is missing.
+    return { errorKind: cause.type, message: cause.message || ERROR_KINDS[cause.type].message };
   }
   return { errorKind: 'Unknown', message: ERROR_KINDS.Unknown.message };
 }

@@ -108,6 +108,7 @@ test('npm run dev starts Temporal with its UI, the worker and the bot; a link is
       TEMPORAL_DEV_DB_FILE: dbFile,
       DOWNLOAD_DIR: downloadDir,
       MIN_DISK_SPACE_GB: '0',
+      ALLOW_PRIVATE_URLS: 'true', // the media server is on loopback
       LOG_LEVEL: 'info',
     },
   });

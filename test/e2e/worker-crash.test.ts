@@ -73,6 +73,7 @@ function startWorker(): ChildProcess {
       DOWNLOAD_TASK_QUEUE: s.DOWNLOAD_TASK_QUEUE,
       DOWNLOAD_DIR: s.DOWNLOAD_DIR,
       MIN_DISK_SPACE_GB: '0',
+      ALLOW_PRIVATE_URLS: 'true', // the media server is on loopback
       HEARTBEAT_TIMEOUT_SECONDS: String(s.HEARTBEAT_TIMEOUT_SECONDS),
       LOG_LEVEL: 'warn',
     },

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,13 +6,17 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { ActivityDeps } from '../../activities';
+import { activityDeps } from '../../activities/deps';
 import { createDownloadActivities } from '../../activities/download';
-import { INCOMPLETE_DIR, type Progress } from '../../activities/ytdlp';
+import { INCOMPLETE_DIR, NO_EXTRA_FEATURES, type Progress, type YtDlpFeatures } from '../../activities/ytdlp';
+import { probeYtDlp } from '../../activities/ytdlp-install';
+import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
 import type { DownloadedFile, DownloadInput } from '../../workflows/definitions';
 import { MediaServer } from '../support/media-server';
 import { eventually } from '../support/eventually';
+import { testSettings } from '../support/settings';
 
 /**
  * The download activity with the real yt-dlp against a local media server:
@@ -26,6 +31,7 @@ const stateWrites: Array<Record<string, unknown>> = [];
 beforeAll(async () => {
   media = new MediaServer();
   await media.start();
+  installed = (await probeYtDlp('yt-dlp'))?.features ?? NO_EXTRA_FEATURES;
 });
 
 afterAll(async () => {
@@ -41,18 +47,22 @@ afterEach(() => {
   fs.rmSync(downloadDir, { recursive: true, force: true });
 });
 
-function deps(): ActivityDeps {
+let installed: YtDlpFeatures;
+
+function deps(overrides: Partial<ActivityDeps> = {}): ActivityDeps {
+  const settings = testSettings({ DOWNLOAD_DIR: downloadDir, SOCKET_TIMEOUT: 5, MIN_DISK_SPACE_GB: 0 });
   return {
-    db: { download: { updateMany: async (args: { data: Record<string, unknown> }) => (stateWrites.push(args.data), { count: 1 }) } },
-    telegram: { sendReply: async () => undefined },
-    logger: createLogger({ level: 'silent' }),
-    downloadDir,
-    minDiskSpaceGb: 0,
-    ytDlpPath: 'yt-dlp',
-    socketTimeoutSeconds: 5,
-    freeBytes: async () => Number.MAX_SAFE_INTEGER,
-    heartbeatEveryMs: 200,
-  } as unknown as ActivityDeps;
+    ...activityDeps(settings, {
+      // Only the record writes the download activity makes; nothing else of the database is used here.
+      db: { download: { updateMany: async (args: { data: Record<string, unknown> }) => (stateWrites.push(args.data), { count: 1 }) } } as unknown as Db,
+      telegram: { sendReply: async () => undefined },
+      logger: createLogger({ level: 'silent' }),
+      ytDlpFeatures: installed,
+      freeBytes: async () => Number.MAX_SAFE_INTEGER,
+      heartbeatEveryMs: 200,
+    }),
+    ...overrides,
+  };
 }
 
 function input(url: string): DownloadInput {
@@ -170,4 +180,166 @@ test('a missing yt-dlp binary is reported as a retryable failure naming YTDLP_PA
   const failure = await downloadIn(env, { ...deps(), ytDlpPath: '/nonexistent/yt-dlp' }, url).catch((e: unknown) => e);
   expect(failure).toMatchObject({ type: 'Unknown', nonRetryable: false });
   expect(JSON.stringify((failure as ApplicationFailure).details)).toContain('/nonexistent/yt-dlp');
+});
+
+/** The failure the download activity ends with (or a marker when it succeeded). */
+async function failureOf(url: string, activityDeps: ActivityDeps = deps()): Promise<ApplicationFailure> {
+  const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
+  const outcome = await downloadIn(env, activityDeps, url).catch((e: unknown) => e);
+  if (!(outcome instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${JSON.stringify(outcome)}`);
+  return outcome;
+}
+
+/** Files in the download directory, partial ones included. */
+function filesLeft(): string[] {
+  const incomplete = path.join(downloadDir, INCOMPLETE_DIR);
+  const partial = fs.existsSync(incomplete) ? fs.readdirSync(incomplete).map((f) => `${INCOMPLETE_DIR}/${f}`) : [];
+  return [...fs.readdirSync(downloadDir).filter((f) => f !== INCOMPLETE_DIR), ...partial];
+}
+
+describe('where a link may lead, checked again right before yt-dlp starts', () => {
+  const strict = () => deps({ destinations: { allowPrivate: false, allowedHosts: [] } });
+
+  test('a loopback link is refused as PrivateAddress, permanently, naming the address, and nothing is fetched', async () => {
+    const url = media.route('/activity/ssrf.mp4');
+    const failure = await failureOf(url, strict());
+    expect(failure).toMatchObject({ type: 'PrivateAddress', nonRetryable: true });
+    expect(failure.message).toContain('(127.0.0.1)');
+    expect(media.count('/activity/ssrf.mp4')).toBe(0);
+  });
+
+  test('a name that resolves to a private address is refused as that address', async () => {
+    const { port } = new URL(media.route('/activity/rebind.mp4'));
+    const resolveHost = async (host: string) => (host === 'videos.example.test' ? ['10.20.30.40'] : []);
+    const failure = await failureOf(`http://videos.example.test:${port}/activity/rebind.mp4`, { ...strict(), resolveHost });
+    expect(failure).toMatchObject({ type: 'PrivateAddress', nonRetryable: true });
+    expect(failure.message).toContain('(10.20.30.40)');
+  });
+
+  test('with ALLOW_PRIVATE_URLS the cloud metadata address is still refused', async () => {
+    const failure = await failureOf('http://169.254.169.254/latest/meta-data/iam/', deps());
+    expect(failure).toMatchObject({ type: 'PrivateAddress', nonRetryable: true });
+    expect(failure.message).toContain('cloud metadata');
+  });
+
+  test('an address in ALLOWED_PRIVATE_HOSTS is downloaded even with private links refused', async () => {
+    const url = media.route('/activity/allowed.mp4');
+    const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
+    const file = await downloadIn(env, deps({ destinations: { allowPrivate: false, allowedHosts: [{ kind: 'range', text: '127.0.0.1', family: 'ipv4', network: '127.0.0.1', prefix: 32 }] } }), url);
+    expect(file.sizeBytes).toBe(media.clipSize);
+  });
+});
+
+describe('limits yt-dlp itself enforces for us', () => {
+  test('a page with several videos is refused as a playlist before any entry is downloaded', async () => {
+    const first = media.route('/activity/entry-1.mp4');
+    const second = media.route('/activity/entry-2.mp4');
+    const page = path.join(media.dir, 'two-videos.html');
+    fs.writeFileSync(page, `<html><head><title>Two</title></head><body><video src="${first}"></video><video src="${second}"></video></body></html>`);
+    const failure = await failureOf(media.route('/activity/two-videos.html', { file: page }));
+    expect(failure).toMatchObject({ type: 'Playlist', nonRetryable: true });
+    expect(failure.message).toMatch(/playlist/);
+    expect(media.count('/activity/entry-1.mp4') + media.count('/activity/entry-2.mp4')).toBe(0);
+    expect(filesLeft()).toEqual([]);
+  });
+
+  test('a file larger than MAX_FILE_SIZE fails at once as TooLarge, naming the limit, and leaves nothing', async () => {
+    const failure = await failureOf(media.route('/activity/big.mp4'), deps({ maxFileSizeBytes: 1024 }));
+    expect(failure).toMatchObject({ type: 'TooLarge', nonRetryable: true });
+    expect(failure.message).toBe('the file is larger than this server accepts (1.0 KB)');
+    expect(filesLeft()).toEqual([]);
+  });
+});
+
+describe('final file names are safe to open, whatever the site calls them', () => {
+  test.each([
+    ['a title starting with "-"', '/activity/-rf.mp4', /^rf-[0-9a-f]{12}\.mp4$/],
+    ['a title starting with "."', '/activity/.hidden.mp4', /^hidden-[0-9a-f]{12}\.mp4$/],
+    ['a title starting with ".." (inside DOWNLOAD_DIR, not an escape)', '/activity/..x.mp4', /^x-[0-9a-f]{12}\.mp4$/],
+    ['a media file behind a .bin link, named after its content', '/activity/stream.bin', /^stream-[0-9a-f]{12}\.mp4$/],
+  ])('%s', async (_what, route, name) => {
+    const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
+    const file = await downloadIn(env, deps(), media.route(route));
+    expect(file.filePath).toMatch(name);
+    expect(fs.readFileSync(path.join(downloadDir, file.filePath))).toEqual(fs.readFileSync(media.clipPath));
+    expect(filesLeft()).toEqual([file.filePath]);
+  });
+
+  test.each([
+    ['a script behind a .bin link (yt-dlp keeps .bin; we refuse it)', 'payload.bin'],
+    ['a script behind a .sh link (yt-dlp refuses it)', 'payload.sh'],
+  ])('%s fails permanently as UnsafeFile and leaves no file', async (_what, name) => {
+    const script = path.join(media.dir, name);
+    fs.writeFileSync(script, '#!/bin/sh\necho pwned\n'.repeat(50));
+    const failure = await failureOf(media.route(`/activity/${name}`, { file: script }));
+    expect(failure).toMatchObject({ type: 'UnsafeFile', nonRetryable: true });
+    expect(filesLeft().filter((f) => !f.endsWith('.part'))).toEqual([]);
+  });
+});
+
+describe('what yt-dlp and ffmpeg are started with', () => {
+  let bin: string;
+  const saved = { ...process.env };
+  beforeEach(() => {
+    bin = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-bin-'));
+  });
+  afterEach(() => {
+    process.env = { ...saved };
+    fs.rmSync(bin, { recursive: true, force: true });
+  });
+
+  /** A stand-in for `name` on PATH that records its environment and arguments, then runs the real program. */
+  function recording(name: string): { envFile: string; argsFile: string } {
+    const real = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+    const envFile = path.join(bin, `${name}.env`);
+    const argsFile = path.join(bin, `${name}.args`);
+    fs.writeFileSync(path.join(bin, name), `#!/bin/sh\nenv > '${envFile}'\nprintf '%s\\n' "$@" > '${argsFile}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    return { envFile, argsFile };
+  }
+
+  test('a minimal environment: never the bot token or the database and Redis URLs, even through ffmpeg', async () => {
+    const ytDlp = recording('yt-dlp');
+    const ffmpeg = recording('ffmpeg');
+    process.env.PATH = `${bin}:${process.env.PATH}`;
+    process.env.TELEGRAM_BOT_TOKEN = '123456789:ENV-leak-canary-token-abcdefghij';
+    process.env.DATABASE_URL = 'postgresql://app:db-leak-canary@db/x';
+    process.env.REDIS_URL = 'redis://:redis-leak-canary@cache:6379';
+    process.env.LC_ALL = 'C.UTF-8';
+
+    const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
+    const audio = { ...input(media.route('/activity/env.mp4')), mode: 'audio' as const };
+    const file = (await env.run(createDownloadActivities(deps()).download, audio)) as DownloadedFile;
+    expect(file.filePath).toMatch(/\.mp3$/);
+
+    for (const { envFile } of [ytDlp, ffmpeg]) {
+      const seen = fs.readFileSync(envFile, 'utf8');
+      expect(seen).not.toMatch(/leak-canary|TELEGRAM_BOT_TOKEN|DATABASE_URL|REDIS_URL/);
+      expect(seen).toMatch(/^PATH=/m);
+      expect(seen).toMatch(/^LC_ALL=C\.UTF-8$/m);
+    }
+  });
+
+  test("the worker's Node is offered as yt-dlp's JavaScript runtime when yt-dlp supports --js-runtimes", async () => {
+    const ytDlp = recording('yt-dlp');
+    // Passed only to a yt-dlp that supports it; the real one (2025.04.30) does not, so record without running it.
+    fs.writeFileSync(path.join(bin, 'yt-dlp'), `#!/bin/sh\nprintf '%s\\n' "$@" > '${ytDlp.argsFile}'\nexit 1\n`, { mode: 0o755 });
+    await failureOf(media.route('/activity/js.mp4'), deps({ ytDlpPath: path.join(bin, 'yt-dlp'), ytDlpFeatures: { jsRuntimes: true, noQuiet: true } }));
+    const args = fs.readFileSync(ytDlp.argsFile, 'utf8').split('\n');
+    expect(args[args.indexOf('--js-runtimes') + 1]).toBe(`node:${process.execPath}`);
+  });
+
+  test('a yt-dlp that prints a 50 MB line costs a bounded buffer, and the lines after it are still read', async () => {
+    const target = path.join(downloadDir, 'fake-0123456789ab.mp4');
+    const script = [
+      '#!/bin/sh',
+      "head -c 50000000 /dev/zero | tr '\\0' 'x'",
+      'echo',
+      `cp '${media.clipPath}' '${target}'`,
+      `echo 'MEDIADL_RESULT {"title":"fake","id":"1","filepath":"${target}","extractor":"Generic"}'`,
+    ].join('\n');
+    fs.writeFileSync(path.join(bin, 'yt-dlp'), `${script}\n`, { mode: 0o755 });
+    const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
+    const file = await downloadIn(env, deps({ ytDlpPath: path.join(bin, 'yt-dlp') }), media.route('/activity/fake.mp4'));
+    expect(file).toMatchObject({ title: 'fake', filePath: 'fake-0123456789ab.mp4', sizeBytes: media.clipSize });
+  });
 });

@@ -1,12 +1,12 @@
 import os from 'node:os';
-import type { BotSettings } from '../../bot/context';
-import { parseConfig } from '../../lib/config';
+import { parseConfig, type Config } from '../../lib/config';
 
 /**
- * Bot settings for tests: the real defaults from the config schema, with short
- * retry and disk intervals so retries happen in seconds, then `overrides`.
+ * Settings for tests: the real defaults from the config schema, with short retry
+ * and disk intervals so retries happen in seconds, then `overrides`. A full
+ * Config, so it serves the bot's settings and the activities' alike.
  */
-export function testSettings(overrides: Partial<BotSettings> = {}): BotSettings {
+export function testSettings(overrides: Partial<Config> = {}): Config {
   const defaults = parseConfig({ TELEGRAM_BOT_TOKEN: '123456789:TEST-settings-token-abcdefghij', ADMIN_IDS: '1' });
   return {
     ...defaults,
@@ -18,6 +18,8 @@ export function testSettings(overrides: Partial<BotSettings> = {}): BotSettings 
     DISK_WAIT_HOURS: 1,
     DOWNLOAD_TIMEOUT_MINUTES: 5,
     HEARTBEAT_TIMEOUT_SECONDS: 30,
+    // Test media servers listen on loopback.
+    ALLOW_PRIVATE_URLS: true,
     ...overrides,
   };
 }

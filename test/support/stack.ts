@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Bot } from 'grammy';
 import { createActivities } from '../../activities';
-import { freeBytesOnDisk } from '../../activities/disk';
+import { activityDeps } from '../../activities/deps';
+import { NO_EXTRA_FEATURES } from '../../activities/ytdlp';
+import { probeYtDlp } from '../../activities/ytdlp-install';
 import type { BotContext } from '../../bot/context';
 import { createBot } from '../../bot/create-bot';
 import { parseConfig, secretsOf, type Config } from '../../lib/config';
@@ -82,6 +84,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       SOCKET_TIMEOUT: '5',
       HEARTBEAT_TIMEOUT_SECONDS: '20',
       LOG_LEVEL: 'info',
+      // The media server is on loopback; link-local and metadata addresses stay refused.
+      ALLOW_PRIVATE_URLS: 'true',
       ...env,
     });
     const logs = new LogCollector();
@@ -91,17 +95,15 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
 
     const workers: WorkerSet = await createWorkers(
       config,
-      createActivities({
-        db: database.db,
-        telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
-        logger: logger.child({ name: 'worker' }),
-        downloadDir: config.DOWNLOAD_DIR,
-        minDiskSpaceGb: config.MIN_DISK_SPACE_GB,
-        ytDlpPath: config.YTDLP_PATH,
-        socketTimeoutSeconds: config.SOCKET_TIMEOUT,
-        freeBytes: freeBytesOnDisk,
-        heartbeatEveryMs: 1_000,
-      }),
+      createActivities(
+        activityDeps(config, {
+          db: database.db,
+          telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
+          logger: logger.child({ name: 'worker' }),
+          ytDlpFeatures: (await probeYtDlp(config.YTDLP_PATH))?.features ?? NO_EXTRA_FEATURES,
+          heartbeatEveryMs: 1_000,
+        }),
+      ),
       { workflowBundle: await workflowBundle() },
     );
     const workersRunning = workers.run();

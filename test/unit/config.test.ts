@@ -175,8 +175,88 @@ describe('parseConfig reports problems', () => {
 });
 
 describe('secretsOf', () => {
-  test('names the bot token as a secret', () => {
-    expect(secretsOf(parseConfig(minimal, CWD))).toEqual([TOKEN]);
+  test('names the bot token, also in its URL-encoded forms', () => {
+    expect(secretsOf(parseConfig(minimal, CWD))).toEqual([TOKEN, TOKEN.replace(':', '%3A'), TOKEN.replace(':', '%3a')]);
+  });
+
+  test('names the passwords in TELEGRAM_API_ROOT, DATABASE_URL and REDIS_URL, as written and decoded, but not user names', () => {
+    const secrets = secretsOf(
+      parseConfig(
+        {
+          ...minimal,
+          TELEGRAM_API_ROOT: 'https://proxyuser:api%2Fpass@botapi.example.com',
+          DATABASE_URL: 'postgresql://mediadl:db-p%40ss@db:5432/mediadl',
+          REDIS_URL: 'redis://:redis-secret@cache:6379/0',
+        },
+        CWD,
+      ),
+    );
+    for (const secret of ['api%2Fpass', 'api/pass', 'db-p%40ss', 'db-p@ss', 'redis-secret', 'proxyuser:api%2Fpass']) expect(secrets).toContain(secret);
+    expect(secrets).not.toContain('proxyuser');
+    expect(secrets).not.toContain('mediadl');
+  });
+
+  test('works on raw, unvalidated values (for last-resort error messages)', () => {
+    expect(secretsOf({ TELEGRAM_BOT_TOKEN: ' not-even-a-token ', DATABASE_URL: 'postgresql://u:pw-raw@h/db', REDIS_URL: 'not a url' })).toEqual([
+      'not-even-a-token',
+      'pw-raw',
+      'u:pw-raw',
+    ]);
+  });
+});
+
+describe('settings added for hardening', () => {
+  test('MAX_FILE_SIZE reads sizes in binary units and defaults to 4 GB', () => {
+    expect(parseConfig(minimal, CWD).MAX_FILE_SIZE).toBe(4 * 1024 ** 3);
+    for (const [text, bytes] of [
+      ['500MB', 500 * 1024 ** 2],
+      ['500M', 500 * 1024 ** 2],
+      ['1.5G', 1.5 * 1024 ** 3],
+      ['2GiB', 2 * 1024 ** 3],
+      ['1073741824', 1024 ** 3],
+      ['64k', 64 * 1024],
+    ] as const) {
+      expect(parseConfig({ ...minimal, MAX_FILE_SIZE: text }, CWD).MAX_FILE_SIZE).toBe(bytes);
+    }
+    for (const bad of ['lots', '-5G', '10', '5 PB', 'G']) {
+      expect(configError({ ...minimal, MAX_FILE_SIZE: bad }).problems).toEqual([
+        'MAX_FILE_SIZE must be a size of at least 1 KB, like 4GB, 500MB or 1073741824',
+      ]);
+    }
+  });
+
+  test('private URLs are refused by default; ALLOWED_PRIVATE_HOSTS is read and checked', () => {
+    expect(parseConfig(minimal, CWD).ALLOW_PRIVATE_URLS).toBe(false);
+    expect(parseConfig(minimal, CWD).ALLOWED_PRIVATE_HOSTS).toBeUndefined();
+    expect(parseConfig({ ...minimal, ALLOW_PRIVATE_URLS: 'true', ALLOWED_PRIVATE_HOSTS: 'nas.lan,10.0.0.0/8' }, CWD)).toMatchObject({
+      ALLOW_PRIVATE_URLS: true,
+      ALLOWED_PRIVATE_HOSTS: [
+        { kind: 'name', name: 'nas.lan' },
+        { kind: 'range', network: '10.0.0.0', prefix: 8 },
+      ],
+    });
+    expect(configError({ ...minimal, ALLOWED_PRIVATE_HOSTS: 'ok.lan, not a host' }).problems).toEqual([
+      'ALLOWED_PRIVATE_HOSTS has entries that are not host names, IP addresses or CIDR ranges: "not a host"',
+    ]);
+  });
+});
+
+describe('a config error never echoes a value that looks like a token, whatever variable it was put in', () => {
+  test.each(['ADMIN_IDS', 'ALLOWED_PRIVATE_HOSTS', 'MAX_CONCURRENT', 'LOG_LEVEL', 'TEMPORAL_ADDRESS', 'DATABASE_URL', 'MAX_FILE_SIZE', 'TASK_QUEUE'])(
+    'the token pasted into %s',
+    (name) => {
+      const error = configError({ ...minimal, [name]: name === 'ADMIN_IDS' || name === 'ALLOWED_PRIVATE_HOSTS' ? `1,${TOKEN}` : TOKEN });
+      expect(error.problems.some((p) => p.startsWith(`${name} `))).toBe(true);
+      expect(error.message).not.toContain(TOKEN);
+      expect(error.message).not.toContain(TOKEN.split(':')[1]!.slice(0, 12));
+    },
+  );
+
+  test('short harmless entries are still named, so the message stays useful', () => {
+    expect(configError({ ...minimal, ADMIN_IDS: '1,abc' }).problems).toEqual(['ADMIN_IDS has entries that are not user IDs: "abc"']);
+    expect(configError({ ...minimal, ADMIN_IDS: '1,user:password' }).problems).toEqual([
+      'ADMIN_IDS has entries that are not user IDs: (a 13-character value, not shown)',
+    ]);
   });
 });
 

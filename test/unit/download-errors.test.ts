@@ -1,10 +1,14 @@
 import { ERROR_KINDS, classifyYtDlpFailure, isErrorKind, make, type ErrorKind } from '../../lib/download-errors';
+import { expectLinearTime, megabyteOf } from '../support/linear-time';
 
 const REPORT =
   '; please report this issue on  https://github.com/yt-dlp/yt-dlp/issues?q= , filling out the appropriate issue template. Confirm you are on the latest version using  yt-dlp -U';
 const EXIT_1 = { code: 1, signal: null };
 
-const PERMANENT: ErrorKind[] = ['StorageUnusable', 'NotFound', 'Unavailable', 'Private', 'GeoBlocked', 'Unsupported', 'NoFormats', 'Forbidden'];
+const PERMANENT: ErrorKind[] = [
+  'StorageUnusable', 'NotFound', 'Unavailable', 'Private', 'GeoBlocked', 'Unsupported', 'NoFormats', 'Forbidden',
+  'PrivateAddress', 'Playlist', 'TooLarge', 'UnsafeFile',
+];
 const TRANSIENT: ErrorKind[] = ['Network', 'ServerError', 'RateLimited', 'DiskFull', 'Interrupted', 'Unknown'];
 
 describe('ERROR_KINDS', () => {
@@ -181,6 +185,11 @@ describe('classifyYtDlpFailure on real yt-dlp error lines', () => {
       "unable to open for writing: [Errno 28] No space left on device: '/srv/downloads/.incomplete/clip-abc123.mp4.part'",
     ],
     ['ERROR: Postprocessing: [Errno 122] Disk quota exceeded', 'DiskFull', 'Postprocessing: [Errno 122] Disk quota exceeded'],
+    [
+      `ERROR: The extracted extension ('sh') is unusual and will be skipped for safety reasons. If you believe this is an error${REPORT}`,
+      'UnsafeFile',
+      "The extracted extension ('sh') is unusual and will be skipped for safety reasons. If you believe this is an error",
+    ],
   ])('%s -> %s', (line, kind, detail) => {
     const result = classifyYtDlpFailure(`${line}\n`, EXIT_1);
     expect(result.kind).toBe(kind);
@@ -275,5 +284,37 @@ describe('classifyYtDlpFailure picks the deciding line', () => {
       kind: 'Unknown',
       detail: 'Traceback (most recent call last): boom',
     });
+  });
+});
+
+describe('classifyYtDlpFailure on what yt-dlp 2025.04.30 prints for our own limits', () => {
+  test('exit code 101 (our --break-match-filters rule stopped a playlist) -> Playlist, permanent', () => {
+    const notices = '[download] entry does not pass filter (!playlist_id), skipping ..\n[info] Encountered a video that did not match filter, stopping due to --break-match-filter\n';
+    expect(classifyYtDlpFailure('', { code: 101, signal: null }, notices)).toMatchObject({ kind: 'Playlist', retryable: false });
+  });
+
+  test('the max-filesize notice on stdout -> TooLarge, permanent', () => {
+    const notices = '[info] b: Downloading 1 format(s): mp4\n[download] File is larger than max-filesize (45258 bytes > 1000 bytes). Aborting.\n';
+    expect(classifyYtDlpFailure('', { code: 0, signal: null }, notices)).toMatchObject({
+      kind: 'TooLarge',
+      retryable: false,
+      detail: '[download] File is larger than max-filesize (45258 bytes > 1000 bytes). Aborting.',
+    });
+  });
+});
+
+describe('classifyYtDlpFailure is linear on adversarial output', () => {
+  test.each([
+    ['spaces after ERROR:', `ERROR: ${megabyteOf(' ')}x`],
+    ['"account" repeated (account ... private)', megabyteOf('account ')],
+    ['"cookies" repeated (cookies ... needed)', megabyteOf('cookies ')],
+    ['"account" repeated on many lines', megabyteOf('account account account\n')],
+    ['"; " before the report boilerplate', `ERROR: x${megabyteOf('; ')}please report this issue on`],
+    ['whitespace before "(caused by"', `ERROR: x${megabyteOf(' \t')}(caused by x`],
+    ['"HTTP Error 5" repeated', megabyteOf('HTTP Error 5')],
+    ['"Downloaded 1" digits', `Downloaded ${megabyteOf('1')}`],
+    ['one character per line', megabyteOf('x\n')],
+  ])('%s', (_what, stderr) => {
+    expectLinearTime('classifyYtDlpFailure', () => classifyYtDlpFailure(stderr, EXIT_1, stderr));
   });
 });

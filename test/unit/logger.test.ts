@@ -1,5 +1,6 @@
 import { newCorrelationId, withCorrelation } from '../../lib/correlation';
-import { LogCollector, createLogger, redact } from '../../lib/logger';
+import { LogCollector, createLogger, redact, redactUrlPasswords } from '../../lib/logger';
+import { expectLinearTime, megabyteOf } from '../support/linear-time';
 
 const TOKEN = '123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789';
 
@@ -118,6 +119,33 @@ describe('secret redaction', () => {
   test('redact replaces all occurrences of each secret', () => {
     expect(redact('a-SECRET-b-SECRET', ['SECRET'])).toBe('a-[REDACTED]-b-[REDACTED]');
     expect(redact('nothing', [''])).toBe('nothing');
+  });
+});
+
+describe('passwords inside URLs', () => {
+  test.each([
+    ['https://user:s3cret@botapi.example.com/bot1/getMe', 'https://user:[REDACTED]@botapi.example.com/bot1/getMe'],
+    ['redis://:pw@127.0.0.1:6379/0', 'redis://:[REDACTED]@127.0.0.1:6379/0'],
+    ['postgresql://app:p%40ss@db/x and http://a:b@c/', 'postgresql://app:[REDACTED]@db/x and http://a:[REDACTED]@c/'],
+    ['{"apiRoot":"http://u:p@h:1"}', '{"apiRoot":"http://u:[REDACTED]@h:1"}'],
+    ['a://b://c:d@e/', 'a://b://c:[REDACTED]@e/'],
+    ['postgresql://postgres@127.0.0.1/db', 'postgresql://postgres@127.0.0.1/db'],
+    ['http://host:8080/path@x', 'http://host:8080/path@x'],
+    ['no url at all', 'no url at all'],
+  ])('%s', (input, output) => {
+    expect(redactUrlPasswords(input)).toBe(output);
+  });
+
+  test('every log line has them replaced, even with no secret configured (a short password is not a listed secret)', () => {
+    const { collector, logger } = setup();
+    logger.info({ apiRoot: 'https://bot:pw@api.example.com' }, 'started');
+    expect(collector.lines.join('')).not.toContain(':pw@');
+  });
+
+  test('is linear on adversarial text', () => {
+    expectLinearTime('redactUrlPasswords', () => redactUrlPasswords(megabyteOf('a://')));
+    expectLinearTime('redactUrlPasswords', () => redactUrlPasswords(`http://${megabyteOf('a:')}@`));
+    expectLinearTime('redactUrlPasswords', () => redactUrlPasswords(megabyteOf(':@')));
   });
 });
 

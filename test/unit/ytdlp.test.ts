@@ -1,6 +1,8 @@
 import path from 'node:path';
 import {
   INCOMPLETE_DIR,
+  MAX_TITLE_CHARS,
+  NO_EXTRA_FEATURES,
   PROGRESS_MARK,
   RESULT_MARK,
   buildYtDlpArgs,
@@ -9,6 +11,7 @@ import {
   type Progress,
   type YtDlpOptions,
 } from '../../activities/ytdlp';
+import { expectLinearTime, megabyteOf } from '../support/linear-time';
 
 const MiB = 1024 * 1024;
 
@@ -78,7 +81,16 @@ describe('parseProgressLine with our MEDIADL_PROGRESS template', () => {
   });
 
   test('the mark matches the one in the template we pass to yt-dlp', () => {
-    const args = buildYtDlpArgs({ url: 'https://example.com/v', downloadDir: '/d', uniqueSuffix: 'abcdef', mode: 'video', socketTimeoutSeconds: 30 });
+    const args = buildYtDlpArgs({
+      url: 'https://example.com/v',
+      downloadDir: '/d',
+      uniqueSuffix: 'abcdef',
+      mode: 'video',
+      socketTimeoutSeconds: 30,
+      maxFileSizeBytes: 1024 ** 3,
+      features: NO_EXTRA_FEATURES,
+      nodePath: '/usr/bin/node',
+    });
     const template = args[args.indexOf('--progress-template') + 1]!;
     expect(template.startsWith(`download:${PROGRESS_MARK} `)).toBe(true);
     // Fields in the order parseProgressLine reads them.
@@ -160,7 +172,34 @@ describe("parseProgressLine with yt-dlp's default progress lines", () => {
   });
 });
 
+describe('parsers are linear on adversarial lines', () => {
+  test.each([
+    ['"of" followed by spaces', `[download] 5% of${megabyteOf(' ')}x`],
+    ['"of ~" followed by spaces', `[download] 5% of ~${megabyteOf(' ')}x`],
+    ['spaces between every word', `[download]${megabyteOf(' ')}5%${megabyteOf(' ')}of${megabyteOf(' ')}1MiB${megabyteOf(' ')}at`],
+    ['a size of endless digits', `[download] 5% of ${megabyteOf('1')}`],
+    ['our mark and spaces', `${PROGRESS_MARK}${megabyteOf(' ')}x`],
+    ['nothing but spaces', megabyteOf(' ')],
+  ])('parseProgressLine: %s', (_what, line) => {
+    expectLinearTime('parseProgressLine', () => parseProgressLine(line));
+  });
+
+  test('parseResultLine on a megabyte-long title', () => {
+    const line = `${RESULT_MARK} ${JSON.stringify({ title: megabyteOf('a'), id: 'x', filepath: '/d/x.mp4', extractor: 'Generic' })}`;
+    expectLinearTime('parseResultLine', () => parseResultLine(line));
+  });
+});
+
 describe('parseResultLine', () => {
+  test('caps the title (and id and extractor) a site controls, so workflow payloads stay small', () => {
+    const line = `${RESULT_MARK} ${JSON.stringify({ title: '🎵'.repeat(10_000), id: 'i'.repeat(10_000), filepath: '/d/x.mp4', extractor: 'E'.repeat(10_000) })}`;
+    const result = parseResultLine(line)!;
+    expect(result.title.length).toBeLessThanOrEqual(MAX_TITLE_CHARS);
+    expect(result.title.endsWith('🎵…')).toBe(true); // cut between characters, never inside one
+    expect(result.id.length).toBeLessThanOrEqual(200);
+    expect(result.extractor!.length).toBeLessThanOrEqual(100);
+  });
+
   test('reads a valid result line', () => {
     const line = `${RESULT_MARK} {"title":"Never Gonna Give You Up","id":"dQw4w9WgXcQ","filepath":"/srv/downloads/Never_Gonna_Give_You_Up-0123abcd.mp4","extractor":"Youtube"}`;
     expect(parseResultLine(line)).toEqual({
@@ -214,6 +253,9 @@ describe('buildYtDlpArgs', () => {
     uniqueSuffix: '0123456789abcdef',
     mode: 'video',
     socketTimeoutSeconds: 30,
+    maxFileSizeBytes: 4 * 1024 ** 3,
+    features: NO_EXTRA_FEATURES,
+    nodePath: '/opt/node/bin/node',
   };
 
   test('the URL is the last argument and comes right after "--"', () => {
@@ -292,6 +334,22 @@ describe('buildYtDlpArgs', () => {
       expect(() => buildYtDlpArgs({ ...base, uniqueSuffix })).toThrow('uniqueSuffix must be hex');
     },
   );
+
+  test('passes MAX_FILE_SIZE in bytes and refuses playlists by a break-match filter', () => {
+    const args = buildYtDlpArgs(base);
+    expect(args[args.indexOf('--max-filesize') + 1]).toBe(String(4 * 1024 ** 3));
+    expect(args[args.indexOf('--break-match-filters') + 1]).toBe('!playlist_id');
+  });
+
+  test('offers the worker\'s Node as JavaScript runtime and keeps notices only when this yt-dlp supports it', () => {
+    const plain = buildYtDlpArgs(base);
+    expect(plain).not.toContain('--js-runtimes');
+    expect(plain).not.toContain('--no-quiet');
+    const current = buildYtDlpArgs({ ...base, features: { jsRuntimes: true, noQuiet: true } });
+    expect(current[current.indexOf('--js-runtimes') + 1]).toBe('node:/opt/node/bin/node');
+    expect(current).toContain('--no-quiet');
+    expect(current.indexOf('--js-runtimes')).toBeLessThan(current.indexOf('--'));
+  });
 
   test('accepts a full sha256 hex digest as uniqueSuffix', () => {
     const suffix = 'a'.repeat(64);

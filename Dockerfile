@@ -6,10 +6,15 @@ FROM node:20-bookworm-slim
 
 # yt-dlp and ffmpeg do the downloading and merging; ca-certificates for HTTPS
 # (it also pulls in openssl, which the Prisma CLI uses to pick its engine build).
-# Debian's yt-dlp trails upstream: if a site stops working, install a newer one
-# and point YTDLP_PATH at it.
-RUN apt-get update \
-  && apt-get install -y --no-install-recommends yt-dlp ffmpeg ca-certificates \
+# yt-dlp comes from bookworm-backports, as `npm run setup` installs it: the main
+# suite's 2023.03.04 fails on most sites and lacks the fix for CVE-2024-38519.
+# Sites change faster than Debian: to run a newer yt-dlp, install it in a layer
+# of your own and point YTDLP_PATH at it (see the README).
+RUN printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    > /etc/apt/sources.list.d/bookworm-backports.sources \
+  && apt-get update \
+  && apt-get install -y --no-install-recommends ffmpeg ca-certificates \
+  && apt-get install -y --no-install-recommends -t bookworm-backports yt-dlp \
   && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -61,28 +61,9 @@ else
 fi
 
 # --- yt-dlp and ffmpeg ---------------------------------------------------------
-# YTDLP_PATH from the environment, else from .env, else yt-dlp on PATH.
-ytdlp="${YTDLP_PATH:-}"
-# (read the way the app reads it: quotes, `export` and CRLF handled by Node's parseEnv)
-if [ -z "$ytdlp" ] && [ -f .env ]; then
-  ytdlp=$(node -e 'const fs=require("fs"),{parseEnv}=require("util");process.stdout.write((parseEnv(fs.readFileSync(".env","utf8")).YTDLP_PATH||"").trim())')
-fi
-if [ -n "$ytdlp" ] && ! command -v "$ytdlp" >/dev/null 2>&1; then
-  fail "YTDLP_PATH is set to $ytdlp, which is not an executable. Fix YTDLP_PATH or unset it to use Debian's yt-dlp."
-fi
-ytdlp="${ytdlp:-yt-dlp}"
-missing=()
-command -v "$ytdlp" >/dev/null 2>&1 || missing+=(yt-dlp)
-command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
-if [ ${#missing[@]} -eq 0 ]; then
-  say "yt-dlp $("$ytdlp" --version 2>/dev/null || echo '?') ($ytdlp) and ffmpeg are installed"
-elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  say "installing ${missing[*]} from Debian packages"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-else
-  fail "${missing[*]} not installed. Run: sudo apt-get install -y ${missing[*]}   (or install them another way and set YTDLP_PATH)"
-fi
+# A current yt-dlp (Debian 12: from bookworm-backports), or the one YTDLP_PATH
+# names; ffmpeg from Debian. See scripts/setup-ytdlp.ts.
+npx --no-install tsx scripts/setup-ytdlp.ts
 
 # --- Prisma client -------------------------------------------------------------
 # Generation needs no database and no native engine; pointing the engine variable

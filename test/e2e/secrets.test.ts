@@ -162,6 +162,9 @@ test('no secret reaches a log line, a Bot API call or the downloader, through a 
     expect(output).toContain(name === 'bot' ? '"msg":"bot started"' : '"msg":"worker started"');
     for (const secret of LEAK_FORMS) expect({ process: name, leaks: output.includes(secret) ? secret : null }).toEqual({ process: name, leaks: null });
   }
+  // The worker names the yt-dlp it runs, and says when it is old.
+  const worker = logs.find((l) => l.name === 'worker')!.text;
+  expect(worker).toMatch(/"version":"\d{4}\.\d{2}\.\d{2}[^"]*".*"msg":"yt-dlp found"/);
   // The bot says where it polls without the password.
   expect(logs.find((l) => l.name === 'bot')!.text).toContain('http://tg-user:[REDACTED]@127.0.0.1');
 

@@ -119,3 +119,15 @@ describe('docker-compose.yml', () => {
     expect(composeText).not.toMatch(/^\s*-?\s*(TELEGRAM_BOT_TOKEN|ADMIN_IDS)\s*[:=]/m);
   });
 });
+
+describe('Dockerfile', () => {
+  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+
+  test('installs yt-dlp from bookworm-backports on a bookworm image, as setup does', () => {
+    expect(dockerfile).toMatch(/^FROM node:\d+-bookworm/m);
+    expect(dockerfile).toContain('Suites: bookworm-backports');
+    expect(dockerfile).toMatch(/apt-get install [^\n]*-t bookworm-backports yt-dlp/);
+    // ...and never bookworm's own, older one through the ordinary install line.
+    expect(dockerfile).not.toMatch(/apt-get install(?![^\n]*-t bookworm-backports)[^\n]*\byt-dlp\b/);
+  });
+});

@@ -21,10 +21,14 @@ export interface ActivityDeps {
   /** ALLOW_PRIVATE_URLS and ALLOWED_PRIVATE_HOSTS, checked again right before yt-dlp starts. */
   destinations: DestinationPolicy;
   resolveHost: Resolver;
+  /** A proxy (HTTPS_PROXY and the like) resolves names for yt-dlp, so a name we cannot resolve is the proxy's to judge. */
+  proxyResolvesHosts: boolean;
   freeBytes: (dir: string) => Promise<number>;
   /** How often a running download reports progress to Temporal. */
   heartbeatEveryMs: number;
 }
+
+const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'];
 
 /** The settings activities read. */
 export type ActivitySettings = Pick<
@@ -39,7 +43,8 @@ export type ActivitySettings = Pick<
  */
 export function activityDeps(
   settings: ActivitySettings,
-  services: Pick<ActivityDeps, 'db' | 'telegram' | 'logger' | 'ytDlpFeatures'> & Partial<Pick<ActivityDeps, 'freeBytes' | 'resolveHost' | 'heartbeatEveryMs'>>,
+  services: Pick<ActivityDeps, 'db' | 'telegram' | 'logger' | 'ytDlpFeatures'> &
+    Partial<Pick<ActivityDeps, 'freeBytes' | 'resolveHost' | 'proxyResolvesHosts' | 'heartbeatEveryMs'>>,
 ): ActivityDeps {
   return {
     downloadDir: settings.DOWNLOAD_DIR,
@@ -50,6 +55,7 @@ export function activityDeps(
     destinations: destinationPolicy(settings),
     freeBytes: freeBytesOnDisk,
     resolveHost: systemResolver,
+    proxyResolvesHosts: PROXY_VARIABLES.some((name) => Boolean(process.env[name])),
     // Three beats per heartbeat timeout, and at least every 3 s so progress reads live.
     heartbeatEveryMs: Math.min(3_000, (settings.HEARTBEAT_TIMEOUT_SECONDS * 1000) / 3),
     ...services,

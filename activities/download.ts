@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { readBoundedLines } from '../lib/bounded-lines';
-import { checkDestination, describeRefusal } from '../lib/destinations';
+import { checkDestination, describeRefusal, UnresolvedHostError, type Refusal } from '../lib/destinations';
 import { classifyYtDlpFailure, make, type Classified } from '../lib/download-errors';
 import { findExecutable } from '../lib/executables';
 import type { Logger } from '../lib/logger';
@@ -11,8 +11,17 @@ import { humanSize } from '../lib/messages';
 import type { DownloadedFile, DownloadInput } from '../workflows/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
-import { finalizeFile } from './file-names';
-import { buildYtDlpArgs, INCOMPLETE_DIR, parseProgressLine, parseResultLine, ytDlpEnvironment, type Progress, type YtDlpResult } from './ytdlp';
+import { finalizeFile, removeUnverifiedFiles } from './file-names';
+import {
+  buildYtDlpArgs,
+  INCOMPLETE_DIR,
+  parseProgressLine,
+  parseResultLine,
+  parseTitleLine,
+  ytDlpEnvironment,
+  type Progress,
+  type YtDlpResult,
+} from './ytdlp';
 
 // On Linux, setpriv (util-linux) makes the kernel kill yt-dlp if the worker dies,
 // even by SIGKILL, so a retry on another worker never shares the partial file
@@ -34,15 +43,20 @@ const KILL_GRACE_MS = 5_000;
 const STDERR_KEEP_CHARS = 64 * 1024;
 /** Longest stdout line we hold; a site cannot make the worker buffer more (the excess is dropped). */
 export const MAX_STDOUT_LINE_CHARS = 64 * 1024;
-/** yt-dlp's last notices on stdout (neither progress nor result), kept to explain a run that ended without a file. */
-const NOTICES_KEPT = 50;
+/**
+ * yt-dlp's own notices on stdout that explain a run ending without a file. Only
+ * these are kept: other stdout lines carry text a site chooses (titles, IDs),
+ * which must not decide how a failure is classified.
+ */
+const EXPLAINING_NOTICES = ['[download] File is larger than max-filesize'];
+const NOTICES_KEPT = 10;
 const NOTICE_CHARS = 1_000;
 
 export interface YtDlpRun {
   code: number | null;
   signal: NodeJS.Signals | null;
   stderr: string;
-  /** The last lines yt-dlp printed on stdout that were neither progress nor the result. */
+  /** yt-dlp's last explaining notices on stdout (see EXPLAINING_NOTICES). */
   notices: string;
   result: YtDlpResult | null;
   spawnError: Error | null;
@@ -61,6 +75,7 @@ export function runYtDlp(
     let stderr = '';
     const notices: string[] = [];
     let result: YtDlpResult | null = null;
+    let title: string | null = null;
     let spawnError: Error | null = null;
     let killTimer: NodeJS.Timeout | undefined;
 
@@ -80,7 +95,7 @@ export function runYtDlp(
       }
     };
     const onAbort = () => {
-      options.log.info('download cancelled; stopping yt-dlp');
+      options.log.info('stopping yt-dlp');
       killGroup('SIGTERM');
       killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
     };
@@ -91,9 +106,12 @@ export function runYtDlp(
       const progress = parseProgressLine(line);
       if (progress) return options.onProgress(progress);
       const parsed = parseResultLine(line);
+      const parsedTitle = parsed ? null : parseTitleLine(line);
       if (parsed) result = parsed;
-      else if (line.trim()) {
-        notices.push(line.slice(0, NOTICE_CHARS));
+      else if (parsedTitle) title = parsedTitle;
+      // yt-dlp starts some notices with "\r" to clear a progress line.
+      else if (EXPLAINING_NOTICES.some((notice) => line.trimStart().startsWith(notice))) {
+        notices.push(line.trim().slice(0, NOTICE_CHARS));
         if (notices.length > NOTICES_KEPT) notices.shift();
       }
     });
@@ -115,7 +133,8 @@ export function runYtDlp(
         }
       }
       options.signal.removeEventListener('abort', onAbort);
-      resolve({ code, signal, stderr, notices: notices.join('\n'), result, spawnError });
+      const withTitle = result && title ? { ...result, title } : result;
+      resolve({ code, signal, stderr, notices: notices.join('\n'), result: withTitle, spawnError });
     });
   });
 }
@@ -140,29 +159,24 @@ export function createDownloadActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       return inActivityScope(deps.logger, input.correlationId, async (log) => {
         const attempt = ctx.info.attempt;
+        const startedAt = new Date();
+        const suffix = input.contentKey.slice(0, 12);
         log.info({ url: input.normalizedUrl }, 'download attempt starting');
         // The record mirrors Temporal's state; a database outage must not cost a download attempt.
         await deps.db.download
           .updateMany({
             where: { contentKey: input.contentKey },
-            data: { state: 'downloading', attempts: attempt, ...(attempt === 1 ? { startedAt: new Date() } : {}) },
+            data: { state: 'downloading', attempts: attempt, ...(attempt === 1 ? { startedAt } : {}) },
           })
           .catch((err: unknown) => log.error({ err }, 'could not record download start'));
 
-        // The bot checked at intake; names can resolve differently now, and this
-        // worker's own policy is the one that counts.
-        const refusal = await checkDestination(new URL(input.normalizedUrl).hostname, deps.destinations, deps.resolveHost);
-        if (refusal) {
-          const classified = make('PrivateAddress', describeRefusal(refusal));
-          log.warn({ address: refusal.address, category: refusal.category }, 'download refused: private or internal destination');
-          throw failure(classified, classified.detail);
-        }
+        await refuseForbiddenDestination(input.normalizedUrl, deps, log);
 
         await fs.mkdir(path.join(deps.downloadDir, INCOMPLETE_DIR), { recursive: true });
         const args = buildYtDlpArgs({
           url: input.normalizedUrl,
           downloadDir: deps.downloadDir,
-          uniqueSuffix: input.contentKey.slice(0, 12),
+          uniqueSuffix: suffix,
           mode: input.mode,
           socketTimeoutSeconds: deps.socketTimeoutSeconds,
           maxFileSizeBytes: deps.maxFileSizeBytes,
@@ -178,6 +192,10 @@ export function createDownloadActivities(deps: ActivityDeps) {
         };
         const ytDlp = findExecutable(deps.ytDlpPath);
         if (!ytDlp) throw cannotStart('not found or not executable');
+
+        // yt-dlp enforces --max-filesize only for sizes a server announces; a
+        // stream without Content-Length is stopped here as it passes the limit.
+        const overLimit = new AbortController();
         let latest: Progress | null = null;
         const beat = () => ctx.heartbeat(latest ? { ...latest } : { status: 'starting' });
         beat();
@@ -185,9 +203,10 @@ export function createDownloadActivities(deps: ActivityDeps) {
         let run: YtDlpRun;
         try {
           run = await runYtDlp(ytDlp, args, {
-            signal: ctx.cancellationSignal,
+            signal: AbortSignal.any([ctx.cancellationSignal, overLimit.signal]),
             onProgress: (p) => {
               latest = p;
+              if ((p.downloadedBytes ?? 0) > deps.maxFileSizeBytes) overLimit.abort();
             },
             log,
           });
@@ -198,12 +217,21 @@ export function createDownloadActivities(deps: ActivityDeps) {
         if (ctx.cancellationSignal.aborted) {
           throw ctx.cancellationSignal.reason instanceof Error ? ctx.cancellationSignal.reason : new CancelledFailure('download cancelled');
         }
+        const tooLarge = async (detail: string) => {
+          const removed = await removeUnverifiedFiles(deps.downloadDir, suffix, startedAt, { partials: true });
+          const classified = make('TooLarge', detail);
+          log.warn({ detail, removed }, 'download refused: larger than MAX_FILE_SIZE');
+          return failure(classified, userMessage(classified, deps.maxFileSizeBytes));
+        };
+        if (overLimit.signal.aborted) throw await tooLarge(`stopped after more than ${deps.maxFileSizeBytes} bytes`);
         if (run.spawnError) throw cannotStart(run.spawnError.message);
         if (run.code !== 0 || !run.result) {
+          // Whatever yt-dlp wrote without telling us is unchecked (name, type, size): it goes.
+          const removed = await removeUnverifiedFiles(deps.downloadDir, suffix, startedAt, { partials: false });
           let classified = classifyYtDlpFailure(run.stderr, run, run.notices);
           // Exit 0 without a file and without a notice that explains it: nothing to go on.
           if (run.code === 0 && classified.kind === 'Unknown') classified = make('Unknown', 'yt-dlp finished without reporting a file');
-          log.warn({ kind: classified.kind, retryable: classified.retryable, detail: classified.detail, exitCode: run.code }, 'download attempt failed');
+          log.warn({ kind: classified.kind, retryable: classified.retryable, detail: classified.detail, exitCode: run.code, removed }, 'download attempt failed');
           throw failure(classified, userMessage(classified, deps.maxFileSizeBytes));
         }
 
@@ -214,12 +242,34 @@ export function createDownloadActivities(deps: ActivityDeps) {
           throw failure(classified);
         }
         const stats = await fs.stat(path.join(deps.downloadDir, final.relativePath));
+        if (stats.size > deps.maxFileSizeBytes) throw await tooLarge(`the finished file has ${stats.size} bytes`);
         const file: DownloadedFile = { title: run.result.title, filePath: final.relativePath, sizeBytes: stats.size };
         log.info({ file: file.filePath, sizeBytes: file.sizeBytes }, 'download finished');
         return file;
       });
     },
   };
+}
+
+/**
+ * Refuses (permanently) a link whose host is or resolves to a private or
+ * internal address. The bot checked at intake; names can resolve differently
+ * now, and this worker's own policy is the one that counts. A name that does
+ * not resolve fails the attempt retryably, unless a proxy does the resolving.
+ */
+async function refuseForbiddenDestination(url: string, deps: ActivityDeps, log: Logger): Promise<void> {
+  let refusal: Refusal | null;
+  try {
+    refusal = await checkDestination(new URL(url).hostname, deps.destinations, deps.resolveHost, { failClosed: !deps.proxyResolvesHosts });
+  } catch (err) {
+    if (!(err instanceof UnresolvedHostError)) throw err;
+    log.warn({ host: err.host }, 'download attempt failed: host does not resolve');
+    throw failure(make('Network', err.message));
+  }
+  if (!refusal) return;
+  const classified = make('PrivateAddress', describeRefusal(refusal));
+  log.warn({ address: refusal.address, category: refusal.category }, 'download refused: private or internal destination');
+  throw failure(classified, classified.detail);
 }
 
 /** What the user reads for a failed attempt: the kind's sentence, made specific where we know more. */

@@ -98,3 +98,27 @@ export async function finalizeFile(downloadDir: string, reported: string): Promi
   if (target !== absolute) await fs.rename(absolute, target);
   return { ok: true, relativePath: path.relative(downloadDir, target) };
 }
+
+/**
+ * Removes what an attempt for this content (named `*-<suffix>.*`) left that we
+ * did not verify: final files written since `since` (a run that ended without
+ * telling us its file, or over the size limit), and with `partials` its
+ * partial files too. Older final files, of an earlier completed download, stay.
+ */
+export async function removeUnverifiedFiles(downloadDir: string, suffix: string, since: Date, options: { partials: boolean }): Promise<string[]> {
+  const removed: string[] = [];
+  const ours = (name: string) => name.includes(`-${suffix}.`);
+  const sweep = async (dir: string, recentOnly: boolean) => {
+    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    for (const name of names.filter(ours)) {
+      const file = path.join(dir, name);
+      const stats = await fs.stat(file).catch(() => null);
+      if (!stats?.isFile() || (recentOnly && stats.mtimeMs < since.getTime() - 1_000)) continue;
+      await fs.rm(file, { force: true });
+      removed.push(path.relative(downloadDir, file));
+    }
+  };
+  await sweep(downloadDir, true);
+  if (options.partials) await sweep(path.join(downloadDir, '.incomplete'), false);
+  return removed;
+}

@@ -9,6 +9,7 @@ import { truncate } from '../lib/text';
 
 export const PROGRESS_MARK = 'MEDIADL_PROGRESS';
 export const RESULT_MARK = 'MEDIADL_RESULT';
+export const TITLE_MARK = 'MEDIADL_TITLE';
 /** Partial files live here, out of sight of people browsing DOWNLOAD_DIR. */
 export const INCOMPLETE_DIR = '.incomplete';
 
@@ -65,8 +66,13 @@ export function buildYtDlpArgs(o: YtDlpOptions): string[] {
     '--output', `%(title).120B-${o.uniqueSuffix}.%(ext)s`,
     '--progress-template',
     `download:${PROGRESS_MARK} %(progress.status)s %(progress.downloaded_bytes)s %(progress.total_bytes)s %(progress.total_bytes_estimate)s %(progress.speed)s %(progress.eta)s`,
+    // The file first, on a line of bounded length, so a site cannot push it past
+    // the line cap with a huge title; the title on its own line may be cut (then
+    // the file name stands in for it).
     '--print',
-    `after_move:${RESULT_MARK} {"title":%(title)j,"id":%(id)j,"filepath":%(filepath)j,"extractor":%(extractor_key)j}`,
+    `after_move:${RESULT_MARK} {"id":%(id)j,"filepath":%(filepath)j,"extractor":%(extractor_key)j}`,
+    '--print',
+    `after_move:${TITLE_MARK} %(title)j`,
   ];
   if (o.features.noQuiet) args.push('--no-quiet');
   if (o.features.jsRuntimes) args.push('--js-runtimes', `node:${o.nodePath}`);
@@ -215,7 +221,19 @@ const MAX_EXTRACTOR_CHARS = 100;
 /** Longer than any path we let yt-dlp write (255-byte names under DOWNLOAD_DIR). */
 const MAX_FILEPATH_CHARS = 4096;
 
-/** Reads the line yt-dlp prints once the file is in its final place. */
+/** Reads the title line; null when it is not one, or was cut (by the line cap) into invalid JSON. */
+export function parseTitleLine(line: string): string | null {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith(TITLE_MARK)) return null;
+  try {
+    const title: unknown = JSON.parse(trimmed.slice(TITLE_MARK.length));
+    return typeof title === 'string' && title ? truncate(title, MAX_TITLE_CHARS) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads the line yt-dlp prints once the file is in its final place (the title comes on its own line). */
 export function parseResultLine(line: string): YtDlpResult | null {
   const trimmed = line.trim();
   if (!trimmed.startsWith(RESULT_MARK)) return null;

@@ -261,5 +261,7 @@ export function secretsOf(settings: SecretSettings): string[] {
   const token = settings.TELEGRAM_BOT_TOKEN?.trim();
   const tokenForms = token ? [token, encodeURIComponent(token), encodeURIComponent(token).replace(/%3A/g, '%3a')] : [];
   const credentials = [settings.TELEGRAM_API_ROOT, settings.DATABASE_URL, settings.REDIS_URL].flatMap(urlCredentials);
-  return [...new Set([...tokenForms, ...credentials].filter(Boolean))];
+  // Log lines are JSON: a password with a quote or backslash appears there escaped.
+  const escaped = credentials.map((secret) => JSON.stringify(secret).slice(1, -1));
+  return [...new Set([...tokenForms, ...credentials, ...escaped].filter(Boolean))];
 }

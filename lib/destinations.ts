@@ -127,36 +127,56 @@ function ipv6Bytes(address: string): number[] | null {
   });
 }
 
-/** The IPv4 address an IPv6 address carries for translation (NAT64, 6to4, mapped), if any. */
-function embeddedIpv4(address: string): string | null {
+/**
+ * The IPv4 addresses an IPv6 address carries for translation or tunnelling: a
+ * translator or relay may deliver a packet for it to that IPv4 address.
+ */
+function embeddedIpv4s(address: string): string[] {
   const b = ipv6Bytes(address);
-  if (!b) return null;
+  if (!b) return [];
   const zeros = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
-  const v4 = (at: number) => b.slice(at, at + 4).join('.');
-  if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return v4(12); // ::ffff:a.b.c.d
-  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return v4(12); // 64:ff9b::/96
-  if (b[0] === 0x20 && b[1] === 0x02) return v4(2); // 6to4
-  return null;
+  const v4 = (at: number, xor = 0) => b.slice(at, at + 4).map((x) => x ^ xor).join('.');
+  const found: string[] = [];
+  if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) found.push(v4(12)); // ::ffff:a.b.c.d, IPv4-mapped
+  if (zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(10, 12)) found.push(v4(12)); // ::ffff:0:a.b.c.d, SIIT
+  if (zeros(0, 12) && b[12] !== 0) found.push(v4(12)); // ::a.b.c.d, IPv4-compatible (not ::1 or ::)
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && (zeros(4, 12) || (b[4] === 0 && b[5] === 1))) found.push(v4(12)); // NAT64, global and local-use
+  if (b[0] === 0x20 && b[1] === 0x02) found.push(v4(2)); // 6to4
+  if (b[0] === 0x20 && b[1] === 0x01 && zeros(2, 4)) found.push(v4(4), v4(12, 0xff)); // Teredo: server, and the client (obfuscated)
+  return found;
 }
 
-/** The category of an IP address's range, or null for a public address. */
-export function classifyAddress(address: string): RangeCategory | null {
-  const family = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : null;
-  if (!family) return null;
+const SEVERITY: RangeCategory[] = ['metadata', 'link_local', 'loopback', 'private', 'multicast', 'reserved'];
+
+/** The category of an address itself, without looking inside it. */
+function ownCategory(address: string, family: 'ipv4' | 'ipv6'): RangeCategory | null {
   if (metadataList.check(address, family)) return 'metadata';
-  const inner = family === 'ipv6' ? embeddedIpv4(address) : null;
-  if (inner) return classifyAddress(inner);
   return CATEGORY_ORDER.find((category) => blockLists.get(category)!.check(address, family)) ?? null;
 }
 
-/** How an address is shown to people: an IPv6 form that carries an IPv4 address shows that one. */
-function shownAddress(address: string): string {
-  return (net.isIPv6(address) && embeddedIpv4(address)) || address;
+/**
+ * The category of an IP address's range, or null for a public address. For an
+ * IPv6 address that carries IPv4 addresses, the most severe category among it
+ * and them: `::ffff:169.254.169.254` is the metadata service, not merely reserved.
+ */
+export function classifyAddress(address: string): RangeCategory | null {
+  const family = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : null;
+  if (!family) return null;
+  const categories = [ownCategory(address, family), ...embeddedIpv4s(address).map((inner) => ownCategory(inner, 'ipv4'))];
+  return SEVERITY.find((category) => categories.includes(category)) ?? null;
 }
 
-/** A host as the URL parser leaves it: lower case, brackets off IPv6, no trailing dot. */
+/** How an address is shown to people: an IPv6 form that carries a refused IPv4 address shows that one. */
+function shownAddress(address: string): string {
+  if (!net.isIPv6(address)) return address;
+  return embeddedIpv4s(address).find((inner) => ownCategory(inner, 'ipv4') !== null) ?? address;
+}
+
+/** A host as the URL parser leaves it: lower case, brackets off IPv6, no trailing dots ("localhost.." is localhost). */
 export function bareHost(hostname: string): string {
-  return hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  let host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  while (host.endsWith('.')) host = host.slice(0, -1);
+  return host;
 }
 
 function isAllowed(host: string, address: string | null, policy: DestinationPolicy): boolean {
@@ -199,13 +219,30 @@ export type Resolver = (host: string) => Promise<string[]>;
 /** Every address the system resolver gives for `host`. */
 export const systemResolver: Resolver = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
+/** A host name could not be resolved, so where it leads is unknown. */
+export class UnresolvedHostError extends Error {
+  constructor(
+    readonly host: string,
+    cause: unknown,
+  ) {
+    super(`could not resolve ${host} to check where it leads (${cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause)})`);
+    this.name = 'UnresolvedHostError';
+  }
+}
+
 /**
  * `checkHost`, then the addresses the name resolves to: a public-looking name
- * that resolves to 10.0.0.5 is refused as 10.0.0.5. A name that does not
- * resolve here is left to the downloader, whose own attempt will fail (or go
- * through a configured proxy, which is then the control that matters).
+ * that resolves to 10.0.0.5 is refused as 10.0.0.5. When the name does not
+ * resolve, `failClosed` decides: the worker (true) throws UnresolvedHostError
+ * rather than let yt-dlp resolve it differently a moment later; intake (false)
+ * leaves it to the worker.
  */
-export async function checkDestination(hostname: string, policy: DestinationPolicy, resolve: Resolver = systemResolver): Promise<Refusal | null> {
+export async function checkDestination(
+  hostname: string,
+  policy: DestinationPolicy,
+  resolve: Resolver = systemResolver,
+  options: { failClosed?: boolean } = {},
+): Promise<Refusal | null> {
   const byText = checkHost(hostname, policy);
   const host = bareHost(hostname);
   if (byText || net.isIP(host)) return byText;
@@ -213,7 +250,8 @@ export async function checkDestination(hostname: string, policy: DestinationPoli
   let addresses: string[];
   try {
     addresses = await resolve(host);
-  } catch {
+  } catch (err) {
+    if (options.failClosed) throw new UnresolvedHostError(host, err);
     return null;
   }
   for (const address of addresses) {

@@ -79,16 +79,18 @@ const httpError =
     lower.includes('http error ') && httpStatuses(lower).some(test);
 const is = (...codes: number[]) => (status: number) => codes.includes(status);
 
-// Order matters: the first rule that matches wins, most specific first.
+// Order matters: the first rule that matches wins. Status codes come first: they
+// are structured, while the words after them (a server's reason phrase) are not ours.
 const RULES: Rule[] = [
-  [any('no space left on device', 'errno 28', 'enospc', 'disk quota exceeded'), 'DiskFull'],
-  [any('larger than max-filesize'), 'TooLarge'],
-  [followedBy('extracted extension', 'unusual', 'skipped for safety'), 'UnsafeFile'],
   [httpError(is(404, 410)), 'NotFound'],
-  [(l) => httpError(is(429))(l) || l.includes('too many requests') || /rate.?limit/.test(l), 'RateLimited'],
+  [httpError(is(429)), 'RateLimited'],
   [httpError(is(401, 451)), 'Forbidden'],
   [httpError((status) => status >= 500 && status <= 599), 'ServerError'],
   [httpError(is(408, 403)), 'Network'],
+  [(l) => /errno (28|122)\b/.test(l) || any('no space left on device', 'enospc', 'disk quota exceeded')(l), 'DiskFull'],
+  [any('larger than max-filesize'), 'TooLarge'],
+  [followedBy('extracted extension', 'unusual', 'skipped for safety'), 'UnsafeFile'],
+  [(l) => l.includes('too many requests') || /rate.?limit/.test(l), 'RateLimited'],
   [
     (l) =>
       any('private video', 'this video is private', 'sign in to confirm your age', 'login required', 'require login', 'requires login', 'requires a login', 'require a login')(l) ||
@@ -115,6 +117,22 @@ const RULES: Rule[] = [
     'Network',
   ],
 ];
+
+/**
+ * The part of an output line yt-dlp wrote itself, lower-cased: "ERROR: [youtube]
+ * <id>: Video unavailable" becomes "video unavailable". The ID comes from the
+ * link, so words in it ("members-only", "no space left") must not decide the kind.
+ */
+function ownWords(line: string): string {
+  let text = line.startsWith('ERROR:') ? line.slice('ERROR:'.length).trimStart() : line;
+  const bracket = /^\[[\w:.-]{1,40}\] /.exec(text);
+  if (bracket) {
+    text = text.slice(bracket[0].length);
+    const colon = text.indexOf(': ');
+    if (colon !== -1) text = text.slice(colon + 2);
+  }
+  return text.toLowerCase();
+}
 
 /** Each output line is judged by at most this many characters: the message is at its start. */
 const MAX_LINE_CHARS = 4096;
@@ -146,7 +164,7 @@ export function classifyYtDlpFailure(stderr: string, exit: { code: number | null
   const errors = lines.filter((l) => l.startsWith('ERROR:'));
   const candidates = [...errors.slice().reverse(), ...lines.slice().reverse()];
   for (const line of candidates) {
-    const lower = line.toLowerCase();
+    const lower = ownWords(line);
     for (const [test, kind] of RULES) {
       if (test(lower)) return make(kind, tidy(line));
     }

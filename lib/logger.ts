@@ -19,8 +19,7 @@ export interface LoggerOptions {
  * embed the bot token is caught too.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  // Short strings would blank out ordinary words; passwords inside URLs are caught by shape instead.
-  const secrets = (options.secrets ?? []).filter((s) => s.length >= 8);
+  const secrets = options.secrets ?? [];
   const target = options.destination ?? (options.pretty ? prettyStream() : pino.destination({ sync: true }));
   const destination = redactingStream(target, secrets);
   return pino(
@@ -38,10 +37,17 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
-/** `text` with every secret, and the password of every `scheme://user:password@host` in it, replaced. */
+/**
+ * Secrets shorter than this are not searched for in free text: they would blank
+ * out ordinary words. Inside a URL a password of any length is still caught, by
+ * its place (see redactUrlPasswords).
+ */
+export const MIN_REDACTED_LENGTH = 8;
+
+/** `text` with every secret (of MIN_REDACTED_LENGTH or more), and the password of every `scheme://user:password@host` in it, replaced. */
 export function redact(text: string, secrets: string[]): string {
   let out = redactUrlPasswords(text);
-  for (const secret of secrets) if (secret) out = out.split(secret).join('[REDACTED]');
+  for (const secret of secrets) if (secret.length >= MIN_REDACTED_LENGTH) out = out.split(secret).join('[REDACTED]');
   return out;
 }
 

@@ -60,11 +60,13 @@ function scriptOf(ch: string): string | null {
   return SCRIPTS.find(([, pattern]) => pattern.test(ch))?.[0] ?? 'Other';
 }
 
-/** Whether any label of a host name mixes letters of two scripts ("pаypal" with a Cyrillic "а"). */
+/**
+ * Whether a host name's letters come from more than one script: "pаypal.com" with
+ * a Cyrillic "а", and also "аррӏе.com", an all-Cyrillic look-alike under a Latin
+ * top-level domain. (An honest "例え.jp" is shown in punycode too: the safe side.)
+ */
 export function hasMixedScripts(host: string): boolean {
-  return domainToUnicode(host)
-    .split('.')
-    .some((label) => new Set([...label].map(scriptOf).filter(Boolean)).size > 1);
+  return new Set([...domainToUnicode(host)].map(scriptOf).filter(Boolean)).size > 1;
 }
 
 /**

@@ -49,7 +49,9 @@ export function planYtDlpSetup(facts: SetupFacts): SetupPlan {
       return { actions, notes, error: `YTDLP_PATH is set to ${facts.ytDlpPathSetting}, which is not an executable. Fix YTDLP_PATH or unset it to use Debian's yt-dlp.` };
     }
     notes.push(`yt-dlp ${facts.ytDlp.version} at ${facts.ytDlp.path} (YTDLP_PATH); the Debian package is left alone`);
-  } else if (!facts.ytDlp || (facts.ytDlp.debianPackage && tooOld(facts.ytDlp.version))) {
+  } else if (!facts.ytDlp || (facts.ytDlp.debianPackage && isDebian(facts.os) && tooOld(facts.ytDlp.version))) {
+    // Only on Debian do we know a newer package exists (backports on 12, the main suite after);
+    // elsewhere an old packaged yt-dlp is warned about, and the app refuses unsafe files itself.
     if (facts.ytDlp) notes.push(`Debian's yt-dlp ${facts.ytDlp.version} is too old (before ${FIRST_SAFE_EXTENSIONS_RELEASE}); upgrading it`);
     packages.push('yt-dlp');
     fromBackports = isBookworm(facts.os);
@@ -100,7 +102,8 @@ function backportsSourcePresent(codename: string): boolean {
     if (!fs.existsSync(entry)) return [];
     return fs.statSync(entry).isDirectory() ? fs.readdirSync(entry).map((f) => `${entry}/${f}`) : [entry];
   });
-  return files.some((file) => /\.(list|sources)$|sources\.list$/.test(file) && fs.readFileSync(file, 'utf8').includes(`${codename}-backports`));
+  const enabled = (line: string) => !line.trimStart().startsWith('#') && line.includes(`${codename}-backports`);
+  return files.some((file) => /\.(list|sources)$|sources\.list$/.test(file) && fs.readFileSync(file, 'utf8').split('\n').some(enabled));
 }
 
 function gatherFacts(): SetupFacts {
@@ -152,13 +155,15 @@ function main(): void {
   }
   for (const action of plan.actions) act(action);
   if (plan.actions.length > 0) {
-    // Judge what is installed now, the way the next run will.
-    const after = planYtDlpSetup(gatherFacts());
-    if (after.error || after.actions.length > 0) {
-      console.error(`setup: ERROR: yt-dlp or ffmpeg is still missing or too old after installing: ${after.error ?? JSON.stringify(after.actions)}`);
+    // Judge what is installed now, the way the next run will: missing is an error;
+    // still old (nothing newer in the suite) is a warning, as the app refuses unsafe files itself.
+    const facts = gatherFacts();
+    if (!facts.ytDlp || !facts.ffmpeg) {
+      console.error(`setup: ERROR: ${!facts.ytDlp ? 'yt-dlp' : 'ffmpeg'} is still missing after installing`);
       process.exit(1);
     }
-    for (const note of after.notes) say(note);
+    say(`yt-dlp ${facts.ytDlp.version} at ${facts.ytDlp.path}`);
+    for (const warning of versionWarnings(facts.ytDlp.version, new Date())) say(`warning: ${warning}`);
   } else {
     for (const note of plan.notes.filter((n) => n.startsWith('warning:'))) say(note);
   }

@@ -1,5 +1,7 @@
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { Config } from '../lib/config';
+import { redact } from '../lib/logger';
+import { redactFailures } from './redacted-failures';
 
 export interface WorkerSet {
   /** Runs both workers until `shutdown()` is called or one of them fails. */
@@ -16,8 +18,10 @@ export async function createWorkers(
   config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TASK_QUEUE' | 'DOWNLOAD_TASK_QUEUE' | 'MAX_CONCURRENT'>,
   /** What each task queue serves: built by `createActivities(deps)`, or stand-ins in tests. */
   activities: { light: object; downloads: object },
-  options: { workflowBundle?: WorkflowBundle } = {},
+  /** `secrets`: redacted from every activity failure before it is stored in a workflow's history. */
+  options: { workflowBundle?: WorkflowBundle; secrets?: string[] } = {},
 ): Promise<WorkerSet> {
+  const interceptors = { activity: [redactFailures((text) => redact(text, options.secrets ?? []))] };
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const workflows = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
@@ -28,12 +32,14 @@ export async function createWorkers(
     taskQueue: config.TASK_QUEUE,
     ...workflows,
     activities: activities.light,
+    interceptors,
   });
   const downloads = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.DOWNLOAD_TASK_QUEUE,
     activities: activities.downloads,
+    interceptors,
     maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT,
     // On shutdown, give running downloads a moment to finish before they are
     // cancelled (they then resume from their partial file on the next attempt).

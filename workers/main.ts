@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     logger,
     ytDlpFeatures: ytDlp?.features ?? NO_EXTRA_FEATURES,
   });
-  const workers = await createWorkers(config, createActivities(deps));
+  const workers = await createWorkers(config, createActivities(deps), { secrets: secretsOf(config) });
   // The SDK already shuts workers down gracefully on SIGINT/SIGTERM.
   logger.info(
     {

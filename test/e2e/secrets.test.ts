@@ -2,10 +2,12 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { createRedis } from '../../lib/redis';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { FakeBotApi, type RecordedCall } from '../support/fake-bot-api';
+import { historyText } from '../support/history-text';
 import { MediaServer } from '../support/media-server';
 import { deleteKeys } from '../support/stack';
 import { textMessage } from '../support/telegram-updates';
@@ -15,9 +17,9 @@ import { startTemporal, type TestTemporal } from '../support/temporal-server';
  * The real worker and bot processes, started with a recognisable bot token and
  * passwords in every URL that can carry one, are put through a download, a
  * failure, refused links, an internal error and a shutdown. Not one log line
- * (of either process, stdout or stderr), not one Bot API call and not the
- * environment yt-dlp or ffmpeg saw may contain any of those secrets, in any of
- * the forms they can take.
+ * (of either process, stdout or stderr), not one Bot API call, not one
+ * workflow history and not the environment yt-dlp or ffmpeg saw may contain
+ * any of those secrets, in any of the forms they can take.
  * It also runs the private-address refusal as shipped (ALLOW_PRIVATE_URLS=false),
  * with only the media server's address listed in ALLOWED_PRIVATE_HOSTS.
  */
@@ -170,6 +172,20 @@ test('no secret reaches a log line, a Bot API call or the downloader, through a 
 
   const calls = JSON.stringify(telegram.calls);
   for (const secret of LEAK_FORMS) expect({ botApiCalls: calls.includes(secret) ? secret : null }).toEqual({ botApiCalls: null });
+
+  // Workflow histories, which the Web UI shows: inputs, results, failures, search attributes, memos.
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  try {
+    const ids: string[] = [];
+    for await (const workflow of client.workflow.list()) ids.push(workflow.workflowId);
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    for (const id of ids) {
+      const text = await historyText(client, id);
+      for (const secret of LEAK_FORMS) expect({ history: id, leaks: text.includes(secret) ? secret : null }).toEqual({ history: id, leaks: null });
+    }
+  } finally {
+    await client.connection.close();
+  }
 
   for (const tool of ['yt-dlp', 'ffmpeg']) {
     const file = path.join(dir, `${tool}.env`);

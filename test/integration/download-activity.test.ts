@@ -198,6 +198,22 @@ function filesLeft(): string[] {
 }
 
 describe('where a link may lead, checked again right before yt-dlp starts', () => {
+  const unresolvable = async (): Promise<string[]> => {
+    throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+  };
+
+  test('a name the worker cannot resolve fails the attempt retryably: yt-dlp could resolve it differently a moment later', async () => {
+    const failure = await failureOf('http://nowhere.example.test/clip.mp4', deps({ resolveHost: unresolvable }));
+    expect(failure).toMatchObject({ type: 'Network', nonRetryable: false });
+    expect(JSON.stringify(failure.details)).toContain('could not resolve nowhere.example.test to check where it leads (ENOTFOUND)');
+  });
+
+  test('behind a proxy (which resolves names itself) an unresolvable name is left to yt-dlp and the proxy', async () => {
+    const failure = await failureOf('http://nowhere.example.test/clip.mp4', deps({ resolveHost: unresolvable, proxyResolvesHosts: true }));
+    expect(failure).toMatchObject({ type: 'Network', nonRetryable: false });
+    expect(JSON.stringify(failure.details)).not.toContain('could not resolve nowhere.example.test to check');
+  });
+
   const strict = () => deps({ destinations: { allowPrivate: false, allowedHosts: [] } });
 
   test('a loopback link is refused as PrivateAddress, permanently, naming the address, and nothing is fetched', async () => {
@@ -243,6 +259,21 @@ describe('limits yt-dlp itself enforces for us', () => {
     expect(filesLeft()).toEqual([]);
   });
 
+  test('a stream without Content-Length is stopped as it passes MAX_FILE_SIZE, and its partial file removed', async () => {
+    const route = '/activity/endless.mp4';
+    const failure = await failureOf(media.route(route, { chunked: true, bytesPerSecond: 20_000 }), deps({ maxFileSizeBytes: 8 * 1024 }));
+    expect(failure).toMatchObject({ type: 'TooLarge', nonRetryable: true });
+    expect(failure.message).toBe('the file is larger than this server accepts (8.0 KB)');
+    expect(media.bytesServed.get(route)!).toBeLessThan(media.clipSize); // stopped mid-stream, not at the end
+    expect(filesLeft()).toEqual([]);
+  });
+
+  test('a fast stream without Content-Length that finishes over MAX_FILE_SIZE is refused by its final size and removed', async () => {
+    const failure = await failureOf(media.route('/activity/unannounced.mp4', { chunked: true }), deps({ maxFileSizeBytes: 2 * 1024 }));
+    expect(failure).toMatchObject({ type: 'TooLarge', nonRetryable: true });
+    expect(filesLeft()).toEqual([]);
+  });
+
   test('a file larger than MAX_FILE_SIZE fails at once as TooLarge, naming the limit, and leaves nothing', async () => {
     const failure = await failureOf(media.route('/activity/big.mp4'), deps({ maxFileSizeBytes: 1024 }));
     expect(failure).toMatchObject({ type: 'TooLarge', nonRetryable: true });
@@ -274,6 +305,26 @@ describe('final file names are safe to open, whatever the site calls them', () =
     const failure = await failureOf(media.route(`/activity/${name}`, { file: script }));
     expect(failure).toMatchObject({ type: 'UnsafeFile', nonRetryable: true });
     expect(filesLeft().filter((f) => !f.endsWith('.part'))).toEqual([]);
+  });
+
+  test('a page title of 70 KB cannot hide the file from these checks: a script behind it is still refused and removed', async () => {
+    const script = path.join(media.dir, 'hidden.bin');
+    fs.writeFileSync(script, '#!/bin/sh\necho pwned\n'.repeat(50));
+    const page = path.join(media.dir, 'long-title.html');
+    fs.writeFileSync(page, `<html><head><title>${'A'.repeat(70_000)}</title></head><body><video src="${media.route('/activity/hidden.bin', { file: script })}"></video></body></html>`);
+    const failure = await failureOf(media.route('/activity/long-title.html', { file: page }));
+    expect(failure).toMatchObject({ type: 'UnsafeFile', nonRetryable: true });
+    expect(filesLeft().filter((f) => !f.endsWith('.part'))).toEqual([]);
+  });
+
+  test('a video under a 70 KB title downloads, with a title capped for the messages', async () => {
+    const page = path.join(media.dir, 'long-title-video.html');
+    fs.writeFileSync(page, `<html><head><title>${'B'.repeat(70_000)}</title></head><body><video src="${media.route('/activity/under-long-title.mp4')}"></video></body></html>`);
+    const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
+    const file = await downloadIn(env, deps(), media.route('/activity/long-title-video.html', { file: page }));
+    expect(file.sizeBytes).toBe(media.clipSize);
+    expect(file.title.length).toBeLessThanOrEqual(300);
+    expect(Buffer.byteLength(file.filePath)).toBeLessThanOrEqual(255);
   });
 });
 
@@ -328,6 +379,29 @@ describe('what yt-dlp and ffmpeg are started with', () => {
     expect(args[args.indexOf('--js-runtimes') + 1]).toBe(`node:${process.execPath}`);
   });
 
+  test('site text on stdout (a title line) does not decide the kind of a failure', async () => {
+    fs.writeFileSync(
+      path.join(bin, 'yt-dlp'),
+      "#!/bin/sh\necho '[download] Destination: members-only no space left on device HTTP Error 404.mp4'\nexit 0\n",
+      { mode: 0o755 },
+    );
+    const failure = await failureOf(media.route('/activity/site-text.mp4'), deps({ ytDlpPath: path.join(bin, 'yt-dlp') }));
+    expect(failure).toMatchObject({ type: 'Unknown', nonRetryable: false });
+    expect(JSON.stringify(failure.details)).toContain('yt-dlp finished without reporting a file');
+  });
+
+  test('a final file yt-dlp wrote without reporting it is removed; an earlier download of the same content is kept', async () => {
+    const earlier = path.join(downloadDir, 'earlier-0123456789ab.mp4');
+    fs.writeFileSync(earlier, 'kept');
+    fs.utimesSync(earlier, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    const contentKey = input(media.route('/activity/unreported.mp4')).contentKey;
+    const stray = path.join(downloadDir, `stray-${contentKey.slice(0, 12)}.sh`);
+    fs.writeFileSync(path.join(bin, 'yt-dlp'), `#!/bin/sh\necho 'echo pwned' > '${stray}'\necho 'ERROR: something odd' >&2\nexit 1\n`, { mode: 0o755 });
+    await failureOf(media.route('/activity/unreported.mp4'), deps({ ytDlpPath: path.join(bin, 'yt-dlp') }));
+    expect(fs.existsSync(stray)).toBe(false);
+    expect(fs.readFileSync(earlier, 'utf8')).toBe('kept');
+  });
+
   test('a yt-dlp that prints a 50 MB line costs a bounded buffer, and the lines after it are still read', async () => {
     const target = path.join(downloadDir, 'fake-0123456789ab.mp4');
     const script = [
@@ -339,7 +413,12 @@ describe('what yt-dlp and ffmpeg are started with', () => {
     ].join('\n');
     fs.writeFileSync(path.join(bin, 'yt-dlp'), `${script}\n`, { mode: 0o755 });
     const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
-    const file = await downloadIn(env, deps({ ytDlpPath: path.join(bin, 'yt-dlp') }), media.route('/activity/fake.mp4'));
+    const before = process.memoryUsage().heapUsed;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 5);
+    const file = await downloadIn(env, deps({ ytDlpPath: path.join(bin, 'yt-dlp') }), media.route('/activity/fake.mp4')).finally(() => clearInterval(sampler));
     expect(file).toMatchObject({ title: 'fake', filePath: 'fake-0123456789ab.mp4', sizeBytes: media.clipSize });
+    // Holding the line would take 100 MB (UTF-16); the reader holds 64 K characters of it.
+    expect(peak - before).toBeLessThan(60 * 1024 * 1024);
   });
 });

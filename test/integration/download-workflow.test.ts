@@ -13,6 +13,7 @@ import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
 import { downloadWorkflowId, searchAttributes, type DownloadedFile, type DownloadInput, type DownloadOutcome, type Subscriber } from '../../workflows/definitions';
 import { startTemporal, type TestTemporal } from '../support/temporal-server';
 import { testSettings } from '../support/settings';
+import { historyText } from '../support/history-text';
 import { startTestWorkers, workflowBundle, type TestWorkers } from '../support/test-workers';
 
 /**
@@ -201,6 +202,37 @@ test.each([
   expect(outcome).toEqual({ status: 'failed', errorKind: kind, message: fail().message || ERROR_KINDS[kind].message });
   expect(light.recorded).toEqual([outcome]);
   expect(light.notified.map((n) => n.outcome)).toEqual([outcome]);
+});
+
+test('no secret in an activity failure reaches the history (which the Web UI shows): the worker redacts every failure', async () => {
+  const token = '123456789:HISTORY-canary-token-abcdefghijklmn';
+  const password = 'history-canary-password';
+  const light = lightStubs();
+  const workers = await startTestWorkers({
+    address: temporal.address,
+    namespace: temporal.namespace,
+    light: light.activities,
+    secrets: [token, password],
+    downloads: {
+      ...passingDisk,
+      async download(): Promise<DownloadedFile> {
+        if (Context.current().info.attempt === 1) throw new Error(`request to http://api.example/bot${token}/sendMessage failed`);
+        throw ApplicationFailure.nonRetryable(`could not log in with ${password}`, 'Unknown', { detail: `postgresql://app:${password}@db/x and ${token}` });
+      },
+    },
+  });
+  const url = 'https://example.com/redacted-failures.mp4';
+  try {
+    const outcome = await download(workers, url, 103, { MAX_RETRIES: 1, RETRY_BASE_SECONDS: 0.1 });
+    expect(outcome).toMatchObject({ status: 'failed', errorKind: 'Unknown', message: 'could not log in with [REDACTED]' });
+  } finally {
+    await workers.stop();
+  }
+  const text = await historyText(client, workflowIdOf(url));
+  expect(text).toContain('[REDACTED]');
+  expect(text).not.toContain(token);
+  expect(text).not.toContain(password);
+  expect(text).not.toContain(token.split(':')[1]!);
 });
 
 test('a second request for the same content joins the running download: one download, two notifications', async () => {

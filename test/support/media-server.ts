@@ -32,6 +32,8 @@ export interface MediaRoute {
   bytesPerSecond?: number;
   /** Send this many bytes of the body, then go silent with the connection open. */
   stallAfterBytes?: number;
+  /** Stream the body without Content-Length (chunked) and refuse ranges, as live or generated streams do. */
+  chunked?: boolean;
 }
 
 /**
@@ -42,6 +44,8 @@ export class MediaServer {
   readonly requests = new Map<string, number>();
   /** The first byte asked for by each ranged request (a resumed download asks for > 0). */
   readonly rangeStarts = new Map<string, number[]>();
+  /** Body bytes written for each path, over all requests. */
+  readonly bytesServed = new Map<string, number>();
   private server?: http.Server;
   private readonly routes = new Map<string, MediaRoute>();
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-media-'));
@@ -96,6 +100,17 @@ export class MediaServer {
     const file = route.file ?? this.clip;
     const size = fs.statSync(file).size;
     const contentType = file.endsWith('.html') ? 'text/html; charset=utf-8' : 'video/mp4';
+    const counted = (n: number) => this.bytesServed.set(pathname, (this.bytesServed.get(pathname) ?? 0) + n);
+    const write = res.write.bind(res);
+    res.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
+      counted(Buffer.byteLength(chunk));
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof res.write;
+    if (route.chunked) {
+      res.writeHead(200, { 'content-type': contentType });
+      if (req.method === 'HEAD') return void res.end();
+      return send(file, 0, size - 1, res, route);
+    }
     const range = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
     if (range) {
       const start = Number(range[1]);

@@ -104,7 +104,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
           heartbeatEveryMs: 1_000,
         }),
       ),
-      { workflowBundle: await workflowBundle() },
+      { workflowBundle: await workflowBundle(), secrets: secretsOf(config) },
     );
     const workersRunning = workers.run();
     undo.push(async () => {

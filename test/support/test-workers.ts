@@ -32,6 +32,7 @@ export async function startTestWorkers(options: {
   light: object;
   downloads: object;
   maxConcurrent?: number;
+  secrets?: string[];
 }): Promise<TestWorkers> {
   const id = randomBytes(4).toString('hex');
   const taskQueue = `test-${id}`;
@@ -45,7 +46,7 @@ export async function startTestWorkers(options: {
       MAX_CONCURRENT: options.maxConcurrent ?? 4,
     },
     { light: options.light, downloads: options.downloads },
-    { workflowBundle: await workflowBundle() },
+    { workflowBundle: await workflowBundle(), secrets: options.secrets },
   );
   const running = workers.run();
   return {

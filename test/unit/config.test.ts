@@ -202,6 +202,8 @@ describe('secretsOf', () => {
       'pw-raw',
       'u:pw-raw',
     ]);
+    // A password with a quote or a backslash also in the form JSON log lines write it.
+    expect(secretsOf({ DATABASE_URL: `postgresql://u:${encodeURIComponent('a"b\\c')}@h/db` })).toContain('a\\"b\\\\c');
   });
 });
 

@@ -8,6 +8,7 @@ import {
   type AllowedHost,
   type DestinationPolicy,
   type Refusal,
+  UnresolvedHostError,
 } from '../../lib/destinations';
 import { parseMediaUrl } from '../../lib/urls';
 
@@ -65,7 +66,13 @@ describe('links to private and internal addresses are refused by default (ALLOW_
     ['reserved 240/4', 'http://240.0.0.1/', 'reserved', '240.0.0.1'],
     ['documentation range', 'http://192.0.2.10/', 'reserved', '192.0.2.10'],
     ['benchmarking range', 'http://198.18.0.1/', 'reserved', '198.18.0.1'],
+    ['loopback in SIIT form', 'http://[::ffff:0:7f00:1]/', 'loopback', '127.0.0.1'],
+    ['loopback in IPv4-compatible form', 'http://[::127.0.0.1]/', 'loopback', '127.0.0.1'],
+    ['loopback as a Teredo client', 'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/', 'loopback', '127.0.0.1'],
+    ['the metadata service through local-use NAT64', 'http://[64:ff9b:1::a9fe:a9fe]/', 'metadata', '169.254.169.254'],
     ['localhost', 'http://localhost:7233/', 'internal_name', 'localhost'],
+    ['localhost with two trailing dots', 'http://localhost../', 'internal_name', 'localhost'],
+    ['the GCP metadata name with two trailing dots', 'http://metadata.google.internal../', 'metadata', 'metadata.google.internal'],
     ['localhost in capitals with a trailing dot', 'http://LOCALHOST./', 'internal_name', 'localhost'],
     ['a *.localhost name', 'http://api.localhost/', 'internal_name', 'api.localhost'],
     ['a *.local name', 'http://printer.local/', 'internal_name', 'printer.local'],
@@ -110,6 +117,8 @@ describe('ALLOW_PRIVATE_URLS=true', () => {
     ['http://169.254.10.10/', 'link_local'],
     ['http://[fe80::1]/', 'link_local'],
     ['http://[::ffff:169.254.169.254]/', 'metadata'],
+    ['http://[::a9fe:a9fe]/', 'metadata'],
+    ['http://[64:ff9b::169.254.169.254]/', 'metadata'],
   ])('still refuses %s (%s)', (link, category) => {
     expect(refusalFor(link, permissive)?.category).toBe(category);
   });
@@ -162,11 +171,14 @@ describe('checkDestination resolves names', () => {
     expect(await checkDestination('videos.example.com', strict, resolvesTo('93.184.216.34', '2606:2800:220:1::1'))).toBeNull();
   });
 
-  test('a name that does not resolve is left to the downloader', async () => {
+  test('a name that does not resolve is left to the worker at intake, and refused (retryably) by the worker', async () => {
     const fails = async () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
     };
     expect(await checkDestination('nowhere.example.com', strict, fails)).toBeNull();
+    await expect(checkDestination('nowhere.example.com', strict, fails, { failClosed: true })).rejects.toThrow(
+      new UnresolvedHostError('nowhere.example.com', Object.assign(new Error('x'), { code: 'ENOTFOUND' })),
+    );
   });
 
   test('a listed name is not resolved at all', async () => {

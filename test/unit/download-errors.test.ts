@@ -303,6 +303,18 @@ describe('classifyYtDlpFailure on what yt-dlp 2025.04.30 prints for our own limi
   });
 });
 
+describe('words a site or link chooses do not decide the kind', () => {
+  test.each<[string, string, ErrorKind]>([
+    ['an ID that says "members-only"', 'ERROR: [generic] members-only-clip: Unable to download webpage: HTTP Error 503: Service Unavailable', 'ServerError'],
+    ['an ID that says "no space left on device"', 'ERROR: [generic] no space left on device: Unable to download webpage: <urlopen error [Errno 111] Connection refused>', 'Network'],
+    ['an ID that says "Video unavailable"', 'ERROR: [generic] Video unavailable: Unable to download webpage: HTTP Error 404: Not Found', 'NotFound'],
+    ['a reason phrase that says "No space left on device"', 'ERROR: unable to download video data: HTTP Error 500: No space left on device', 'ServerError'],
+    ['a reason phrase that says "Private video"', 'ERROR: [generic] x: Unable to download webpage: HTTP Error 404: Private video', 'NotFound'],
+  ])('%s', (_what, line, kind) => {
+    expect(classifyYtDlpFailure(line, EXIT_1).kind).toBe(kind);
+  });
+});
+
 describe('classifyYtDlpFailure is linear on adversarial output', () => {
   test.each([
     ['spaces after ERROR:', `ERROR: ${megabyteOf(' ')}x`],

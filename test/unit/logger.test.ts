@@ -1,3 +1,4 @@
+import { secretsOf } from '../../lib/config';
 import { newCorrelationId, withCorrelation } from '../../lib/correlation';
 import { LogCollector, createLogger, redact, redactUrlPasswords } from '../../lib/logger';
 import { expectLinearTime, megabyteOf } from '../support/linear-time';
@@ -117,8 +118,21 @@ describe('secret redaction', () => {
   });
 
   test('redact replaces all occurrences of each secret', () => {
-    expect(redact('a-SECRET-b-SECRET', ['SECRET'])).toBe('a-[REDACTED]-b-[REDACTED]');
+    expect(redact('a-SECRETxyz-b-SECRETxyz', ['SECRETxyz'])).toBe('a-[REDACTED]-b-[REDACTED]');
     expect(redact('nothing', [''])).toBe('nothing');
+  });
+
+  test('secrets under 8 characters are not searched for in free text (they would blank out words), but inside a URL they are caught', () => {
+    expect(redact('connection refused', ['on'])).toBe('connection refused');
+    expect(redact('redis://:on@cache:6379 refused', ['on'])).toBe('redis://:[REDACTED]@cache:6379 refused');
+  });
+
+  test('a password with a quote or backslash is caught in its JSON-escaped form too', () => {
+    const password = 'p"w\\d12345';
+    const { collector, logger } = setup(secretsOf({ DATABASE_URL: `postgresql://app:${encodeURIComponent(password)}@db/x` }));
+    logger.info({ attempt: `login with ${password}` }, 'tried');
+    expect(collector.lines.join('')).not.toContain(JSON.stringify(password).slice(1, -1));
+    expect(collector.entries()[0]).toMatchObject({ attempt: 'login with [REDACTED]' });
   });
 });
 

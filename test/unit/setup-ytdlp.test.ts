@@ -60,6 +60,13 @@ describe('what setup does about yt-dlp and ffmpeg', () => {
     expect(plan.error).toContain('YTDLP_PATH');
   });
 
+  test("on Ubuntu (or any other dpkg system) an old packaged yt-dlp is warned about, not reinstalled to no effect", () => {
+    const plan = planYtDlpSetup({ ...base, os: { id: 'ubuntu', versionId: '24.04', codename: 'noble' }, ytDlp: debianYtDlp('2024.04.09') });
+    expect(plan.actions).toEqual([]);
+    expect(plan.error).toBeUndefined();
+    expect(plan.notes.some((n) => n.includes('CVE-2024-38519'))).toBe(true);
+  });
+
   test('only ffmpeg missing: installed from the main suite', () => {
     expect(planYtDlpSetup({ ...base, ytDlp: debianYtDlp('2025.04.30'), ffmpeg: false }).actions).toEqual([
       { kind: 'apt-install', packages: ['ffmpeg'], fromBackports: false },

@@ -84,9 +84,11 @@ describe('escaping what a link or title could hide', () => {
     ['a Cyrillic "а" in a Latin name', 'pаypal.com', true],
     ['a Greek "ο" in a Latin name', 'gοogle.com', true],
     ['an all-Latin name with accents', 'münchen.de', false],
-    ['an all-Cyrillic name', 'пример.рф', false],
-    ['Japanese mixing kanji and kana', '例え.jp', false],
-    ['Latin and Cyrillic in different labels', 'пример.example.com', false],
+    ['an all-Cyrillic name under a Cyrillic TLD', 'пример.рф', false],
+    ['an all-Cyrillic look-alike under a Latin TLD', 'аррӏе.com', true],
+    ['Japanese mixing kanji and kana', '例え.テスト', false],
+    ['a Japanese name under a Latin TLD (shown in punycode: the safe side)', '例え.jp', true],
+    ['Latin and Cyrillic in different labels', 'пример.example.com', true],
     ['plain ASCII', 'example.com', false],
     ['an already-punycode mixed name', 'xn--pypal-4ve.com', true],
   ])('hasMixedScripts: %s', (_what, host, mixed) => {
@@ -96,6 +98,7 @@ describe('escaping what a link or title could hide', () => {
   test('a look-alike host is echoed in punycode; an honest international one as written', () => {
     expect(displayLink('https://pаypal.com/login')).toBe('https://xn--pypal-4ve.com/login');
     expect(displayLink('https://münchen.de/video')).toBe('https://münchen.de/video');
+    expect(displayLink('https://аррӏе.com/')).toBe('https://xn--80ak6aa92e.com/');
     expect(displayLink('https://example.com/\u202Evid.mp4')).toBe('https://example.com/<U+202E>vid.mp4');
   });
 

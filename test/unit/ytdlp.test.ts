@@ -5,9 +5,11 @@ import {
   NO_EXTRA_FEATURES,
   PROGRESS_MARK,
   RESULT_MARK,
+  TITLE_MARK,
   buildYtDlpArgs,
   parseProgressLine,
   parseResultLine,
+  parseTitleLine,
   type Progress,
   type YtDlpOptions,
 } from '../../activities/ytdlp';
@@ -297,23 +299,31 @@ describe('buildYtDlpArgs', () => {
     expect(args[args.indexOf('--output') + 1]).toBe('%(title).120B-0123456789abcdef.%(ext)s');
   });
 
-  test('prints a result line that parseResultLine understands', () => {
+  test('prints a result line and a title line that the parsers understand, the file first', () => {
     const args = buildYtDlpArgs(base);
-    const print = args[args.indexOf('--print') + 1]!;
-    expect(print.startsWith(`after_move:${RESULT_MARK} {`)).toBe(true);
+    const prints = args.flatMap((a, i) => (a === '--print' ? [args[i + 1]!] : []));
+    expect(prints.map((p) => p.split(' ')[0])).toEqual([`after_move:${RESULT_MARK}`, `after_move:${TITLE_MARK}`]);
     // What yt-dlp prints once the %(...)j fields are filled in with JSON values.
-    const printed = print
-      .replace(/^after_move:/, '')
-      .replace('%(title)j', '"A title"')
-      .replace('%(id)j', '"abc"')
-      .replace('%(filepath)j', '"/srv/downloads/A_title-0123456789abcdef.mp4"')
-      .replace('%(extractor_key)j', '"Youtube"');
-    expect(parseResultLine(printed)).toEqual({
-      title: 'A title',
+    const fill = (template: string) =>
+      template
+        .replace(/^after_move:/, '')
+        .replace('%(title)j', '"A title"')
+        .replace('%(id)j', '"abc"')
+        .replace('%(filepath)j', '"/srv/downloads/A_title-0123456789abcdef.mp4"')
+        .replace('%(extractor_key)j', '"Youtube"');
+    expect(parseResultLine(fill(prints[0]!))).toEqual({
+      title: 'A_title-0123456789abcdef.mp4', // until the title line says better
       id: 'abc',
       filepath: '/srv/downloads/A_title-0123456789abcdef.mp4',
       extractor: 'Youtube',
     });
+    expect(parseTitleLine(fill(prints[1]!))).toBe('A title');
+  });
+
+  test('a title line cut by the line cap (invalid JSON) gives no title rather than a wrong one', () => {
+    expect(parseTitleLine(`${TITLE_MARK} "${'x'.repeat(100)}`)).toBeNull();
+    expect(parseTitleLine(`${TITLE_MARK} null`)).toBeNull();
+    expect(parseTitleLine(`${TITLE_MARK} "${'🎵'.repeat(1000)}"`)!.length).toBeLessThanOrEqual(MAX_TITLE_CHARS);
   });
 
   test('audio mode extracts mp3 audio; video mode does not', () => {

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import { DISK_LOW, ERROR_KINDS } from '../lib/download-errors';
-import { humanSize } from '../lib/messages';
-import type { DownloadInput } from '../workflows/definitions';
+import { DISK_LOW, ERROR_KINDS } from '../downloads/errors';
+import { humanSize } from '../downloads/messages';
+import type { DownloadInput } from '../downloads/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
 
@@ -12,7 +12,7 @@ export async function freeBytesOnDisk(dir: string): Promise<number> {
   return stats.bavail * stats.bsize;
 }
 
-export function createDiskActivities(deps: ActivityDeps) {
+export function createDiskActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 'downloadDir' | 'minDiskSpaceGb' | 'freeBytes'>) {
   return {
     /**
      * Passes when DOWNLOAD_DIR has at least MIN_DISK_SPACE_GB free. Otherwise it

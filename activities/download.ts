@@ -3,12 +3,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { readBoundedLines } from '../lib/bounded-lines';
-import { checkDestination, describeRefusal, UnresolvedHostError, type Refusal } from '../lib/destinations';
-import { classifyYtDlpFailure, make, type Classified } from '../lib/download-errors';
+import { checkDestination, describeRefusal, UnresolvedHostError, type Refusal } from '../downloads/destinations';
+import { classifyYtDlpFailure, make, type Classified } from '../downloads/errors';
 import { findExecutable } from '../lib/executables';
 import type { Logger } from '../lib/logger';
-import { humanSize } from '../lib/messages';
-import type { DownloadedFile, DownloadInput } from '../workflows/definitions';
+import { humanSize } from '../downloads/messages';
+import type { DownloadedFile, DownloadInput } from '../downloads/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
 import { finalizeFile, removeUnverifiedFiles } from './file-names';
@@ -149,8 +149,27 @@ function failure(classified: Classified, message = classified.message): Applicat
   });
 }
 
-export function createDownloadActivities(deps: ActivityDeps) {
+/** What the download activities use. */
+export type DownloadActivityDeps = Pick<
+  ActivityDeps,
+  | 'db' | 'logger' | 'downloadDir' | 'ytDlpPath' | 'ytDlpFeatures' | 'socketTimeoutSeconds' | 'maxFileSizeBytes'
+  | 'destinations' | 'resolveHost' | 'proxyResolvesHosts' | 'heartbeatEveryMs'
+>;
+
+export function createDownloadActivities(deps: DownloadActivityDeps) {
   return {
+    /**
+     * Removes what a cancelled download leaves: its partial files, and any final
+     * file written since it started that was never reported as finished.
+     */
+    async discardDownload(input: DownloadInput, startedAt: number): Promise<string[]> {
+      return inActivityScope(deps.logger, input.correlationId, async (log) => {
+        const removed = await removeUnverifiedFiles(deps.downloadDir, input.contentKey.slice(0, 12), new Date(startedAt), { partials: true });
+        log.info({ removed }, 'cancelled download: its files are removed');
+        return removed;
+      });
+    },
+
     /**
      * Downloads one URL with yt-dlp into DOWNLOAD_DIR. Heartbeats carry progress;
      * a retry resumes the partial file; permanent failures are non-retryable.
@@ -257,7 +276,7 @@ export function createDownloadActivities(deps: ActivityDeps) {
  * now, and this worker's own policy is the one that counts. A name that does
  * not resolve fails the attempt retryably, unless a proxy does the resolving.
  */
-async function refuseForbiddenDestination(url: string, deps: ActivityDeps, log: Logger): Promise<void> {
+async function refuseForbiddenDestination(url: string, deps: DownloadActivityDeps, log: Logger): Promise<void> {
   let refusal: Refusal | null;
   try {
     refusal = await checkDestination(new URL(url).hostname, deps.destinations, deps.resolveHost, { failClosed: !deps.proxyResolvesHosts });

@@ -1,16 +1,26 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { completedText, failedText } from '../lib/messages';
+import { shortId } from '../downloads/definitions';
+import { cancelledText, completedText, failedText } from '../downloads/messages';
 import { TelegramDeliveryError } from '../lib/telegram';
-import type { DownloadOutcome, Subscriber } from '../workflows/definitions';
+import type { DownloadOutcome, Subscriber } from '../downloads/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
 
-export function createNotifyActivities(deps: ActivityDeps) {
+export function createNotifyActivities(deps: Pick<ActivityDeps, 'telegram' | 'logger'>) {
   return {
-    /** Tells one subscriber how their download ended, as a reply to the message that asked. */
-    async notify(subscriber: Subscriber, url: string, outcome: DownloadOutcome): Promise<void> {
+    /**
+     * Tells one subscriber how their download ended, as a reply to the message
+     * that asked. (`contentKey` names the download; workflows of the first release do not pass it.)
+     */
+    async notify(subscriber: Subscriber, url: string, outcome: DownloadOutcome, contentKey?: string): Promise<void> {
       await inActivityScope(deps.logger, subscriber.correlationId, async (log) => {
-        const text = outcome.status === 'completed' ? completedText(url, outcome) : failedText(url, outcome.message);
+        const id = contentKey ? shortId(contentKey) : null;
+        const text =
+          outcome.status === 'completed'
+            ? completedText(url, outcome, id)
+            : outcome.status === 'cancelled'
+              ? cancelledText(url, outcome.by, id)
+              : failedText(url, outcome.message, id);
         try {
           await deps.telegram.sendReply(subscriber.chatId, subscriber.messageId, text);
         } catch (err) {

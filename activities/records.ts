@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
-import { findCompletedOnDisk } from '../lib/completed-downloads';
+import { findCompletedOnDisk } from '../downloads/completed';
 import type { Db } from '../lib/db';
-import type { DownloadedFile, DownloadInput, DownloadOutcome, Subscriber } from '../workflows/definitions';
+import type { DownloadedFile, DownloadInput, DownloadOutcome, Subscriber } from '../downloads/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
 
@@ -19,7 +19,7 @@ async function recordRequests(db: Db, contentKey: string, subscribers: Subscribe
   });
 }
 
-export function createRecordActivities(deps: ActivityDeps) {
+export function createRecordActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 'downloadDir'>) {
   const { db } = deps;
   return {
     /** Dedup: answers from an earlier download still on disk, or opens the record for this one. */
@@ -67,7 +67,9 @@ export function createRecordActivities(deps: ActivityDeps) {
         const data =
           outcome.status === 'completed'
             ? { state: 'completed' as const, title: outcome.title, filePath: outcome.filePath, sizeBytes: BigInt(outcome.sizeBytes), error: null, errorKind: null, finishedAt }
-            : { state: 'failed' as const, error: outcome.message, errorKind: outcome.errorKind, finishedAt };
+            : outcome.status === 'cancelled'
+              ? { state: 'cancelled' as const, error: `cancelled by ${outcome.by.name}`, errorKind: 'Cancelled', finishedAt }
+              : { state: 'failed' as const, error: outcome.message, errorKind: outcome.errorKind, finishedAt };
         await db.download.updateMany({ where: { contentKey: input.contentKey }, data });
         await recordRequests(db, input.contentKey, subscribers);
         log.info({ state: data.state }, 'download result recorded');

@@ -1,24 +1,19 @@
-import type { Client } from '@temporalio/client';
 import type { Context } from 'grammy';
+import type { DownloadsClient } from '../downloads/client';
+import type { Actor } from '../downloads/definitions';
+import type { Resolver } from '../downloads/destinations';
 import type { Config } from '../lib/config';
-import type { Db } from '../lib/db';
-import type { Resolver } from '../lib/destinations';
 import type { Logger } from '../lib/logger';
 import type { Redis } from '../lib/redis';
 
-export type BotSettings = Pick<
-  Config,
-  'ADMIN_IDS' | 'TASK_QUEUE' | 'DOWNLOAD_TASK_QUEUE' | 'DOWNLOAD_DIR' | 'MAX_URLS_PER_MESSAGE' | 'MAX_URL_LENGTH'
-  | 'MAX_RETRIES' | 'RETRY_BASE_SECONDS' | 'RETRY_MAX_SECONDS' | 'DISK_RECHECK_SECONDS' | 'DISK_WAIT_HOURS'
-  | 'DOWNLOAD_TIMEOUT_MINUTES' | 'HEARTBEAT_TIMEOUT_SECONDS' | 'ALLOW_PRIVATE_URLS' | 'ALLOWED_PRIVATE_HOSTS'
->;
+export type BotSettings = Pick<Config, 'ADMIN_IDS' | 'MAX_URLS_PER_MESSAGE' | 'MAX_URL_LENGTH' | 'ALLOW_PRIVATE_URLS' | 'ALLOWED_PRIVATE_HOSTS'>;
 
 /** What the bot's features need; production and tests each build one. */
 export interface BotDeps {
   settings: BotSettings;
   logger: Logger;
-  temporal: Client;
-  db: Db;
+  /** The one door to downloads: the bot parses and replies, the client does the rest. */
+  downloads: DownloadsClient;
   redis: Redis;
   /** How host names are resolved for the private-address check (the system resolver in production). */
   resolveHost?: Resolver;
@@ -30,3 +25,11 @@ export type BotContext = Context & {
   correlationId: string;
   log: Logger;
 };
+
+/** Who gave a command, as replies and the download's history name them. */
+export function actorOf(ctx: Pick<Context, 'from'>): Actor {
+  const from = ctx.from;
+  if (!from) return { id: 'telegram:unknown', name: 'someone' };
+  const name = [from.first_name, from.last_name].filter(Boolean).join(' ') || String(from.id);
+  return { id: `telegram:${from.id}`, name: from.username ? `${name} (@${from.username})` : name };
+}

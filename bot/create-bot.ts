@@ -1,11 +1,23 @@
 import { Bot, BotError, GrammyError, HttpError } from 'grammy';
-import { internalErrorText } from '../lib/messages';
+import { internalErrorText } from './replies';
 import type { BotContext, BotDeps } from './context';
+import { controlFeature } from './features/control';
 import { linksFeature } from './features/links';
 import { startFeature } from './features/start';
 import { adminOnly } from './middleware/admin-only';
 import { correlation } from './middleware/correlation';
 import { oncePerUpdate } from './middleware/once-per-update';
+
+/** The commands the menu shows (the /help text explains each). */
+export const BOT_COMMANDS = [
+  { command: 'start', description: 'How to use this bot' },
+  { command: 'pause', description: 'Pause everything, or one download: /pause <id>' },
+  { command: 'resume', description: 'Continue everything, or one download: /resume <id>' },
+  { command: 'cancel', description: 'Stop a download for good: /cancel <id> (or all)' },
+];
+
+/** The updates the bot handles: messages, and the buttons it sends. */
+export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 
 export interface BotConnection {
   token: string;
@@ -29,6 +41,7 @@ export function createBot(deps: BotDeps, connection: BotConnection): Bot<BotCont
   });
   features.use(adminOnly);
   features.use(startFeature);
+  features.use(controlFeature);
   features.use(linksFeature);
   bot.catch((error) => {
     deps.logger.error({ err: describeError(error.error) }, 'unhandled bot error');

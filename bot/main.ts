@@ -4,7 +4,9 @@ import { createDb } from '../lib/db';
 import { createLogger, redactUrlPasswords } from '../lib/logger';
 import { createRedis } from '../lib/redis';
 import { connectTemporal } from '../lib/temporal-client';
-import { createBot } from './create-bot';
+import { ALLOWED_UPDATES, BOT_COMMANDS, createBot } from './create-bot';
+import { DownloadsClient, downloadsSettings } from '../downloads/client';
+import { completedLookup } from '../downloads/completed';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -13,7 +15,8 @@ async function main(): Promise<void> {
   const db = createDb(config.DATABASE_URL);
   const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'Redis connection problem'));
-  const bot = createBot({ settings: config, logger, temporal, db, redis }, { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT });
+  const downloads = new DownloadsClient(temporal, downloadsSettings(config), completedLookup(db, config.DOWNLOAD_DIR));
+  const bot = createBot({ settings: config, logger, downloads, redis }, { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -25,12 +28,12 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 
-  await bot.api.setMyCommands([{ command: 'start', description: 'How to use this bot' }]).catch((err: unknown) => {
+  await bot.api.setMyCommands(BOT_COMMANDS).catch((err: unknown) => {
     logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not register bot commands');
   });
   // A stop asked for while starting up means: do not start polling at all.
   if (!stopping) await bot.start({
-    allowed_updates: ['message'],
+    allowed_updates: ALLOWED_UPDATES,
     onStart: (me) => logger.info({ username: me.username, apiRoot: redactUrlPasswords(config.TELEGRAM_API_ROOT) }, 'bot started'),
   });
   await temporal.connection.close();

@@ -41,6 +41,11 @@ export async function createWorkers(
     activities: activities.downloads,
     interceptors,
     maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT,
+    // A download learns it was paused or cancelled only when a heartbeat reaches the
+    // server; the SDK's default throttling would hold them back for up to 80% of the
+    // heartbeat timeout (48 s). A second keeps pause and cancel within seconds.
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
     // On shutdown, give running downloads a moment to finish before they are
     // cancelled (they then resume from their partial file on the next attempt).
     shutdownGraceTime: '10 seconds',

@@ -1,31 +1,57 @@
 import {
   ActivityCancellationType,
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   TimeoutFailure,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import type { DownloadQueueActivities, LightActivities } from '../activities';
-import { DISK_LOW, ERROR_KINDS, isErrorKind } from '../lib/download-errors';
-import type { DownloadState } from '../lib/download-state';
 import {
+  cancelUpdate,
+  controlWorkflowId,
+  globalPauseSignal,
+  pauseUpdate,
   progressQuery,
+  registerSignal,
+  resumeUpdate,
   searchAttributes,
   subscribeSignal,
+  unregisterSignal,
+  type Actor,
+  type CarriedDownloadState,
+  type ControlAnswer,
   type DownloadInput,
   type DownloadOutcome,
   type DownloadPolicy,
+  type DownloadProgressView,
+  type DownloadState,
   type Subscriber,
-} from './definitions';
+} from '../downloads/definitions';
+import { DISK_LOW, ERROR_KINDS, isErrorKind } from '../downloads/errors';
 
 /** How many times a disk that filled up mid-download sends us back to wait for space. */
 const MAX_DISK_FULL_ROUNDS = 20;
+/** Past this many events a paused download continues as new (carrying its state), so pausing often costs nothing. */
+const HISTORY_LIMIT = 2_000;
+/** How long a new download waits for the control workflow to say whether everything is paused. */
+const CONTROL_ANSWER_TIMEOUT = '30 seconds';
+/**
+ * Downloads started before pause/resume/cancel existed replay without it: they
+ * neither register with the control workflow nor answer its signals' commands.
+ */
+export const CONTROL_PATCH = 'downloads-control-v1';
 
 function activitiesFor(policy: DownloadPolicy) {
   // Database writes retry until PostgreSQL is back: nothing accepted is lost.
@@ -60,8 +86,8 @@ function activitiesFor(policy: DownloadPolicy) {
     taskQueue: policy.downloadTaskQueue,
     startToCloseTimeout: policy.downloadTimeoutMinutes * 60_000,
     heartbeatTimeout: policy.heartbeatTimeoutSeconds * 1000,
-    // A cancelled download is over only when yt-dlp has stopped: a new request for
-    // the same content must not start a second writer on the same partial file.
+    // A cancelled (or paused) download is over only when yt-dlp has stopped: a new
+    // attempt must not start a second writer on the same partial file.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
       initialInterval: policy.retryBaseSeconds * 1000,
@@ -95,66 +121,247 @@ function describeFailure(err: unknown, step: 'disk' | 'download', policy: Downlo
 }
 
 /**
+ * Everything one download knows about itself, with the transitions people
+ * cause (pause, resume, cancel, subscribe) named in one place.
+ */
+class DownloadControl {
+  state: DownloadState = 'queued';
+  readonly subscribers: Subscriber[];
+  /** Subscribers not yet told how it ended. */
+  readonly unnotified: Subscriber[];
+  /** Subscribers not yet written to the record (carried across continue-as-new). */
+  unrecorded: Subscriber[];
+  pausedBy: Actor | null;
+  globalPaused: boolean;
+  globalPausedBy: Actor | null = null;
+  cancelledBy: Actor | null = null;
+  /** The control workflow has told us whether everything is paused. */
+  controlAnswered = false;
+  finished = false;
+  /** The scope of the activity running now, so pause and cancel can stop it. */
+  running: CancellationScope | null = null;
+
+  constructor(carried: CarriedDownloadState | undefined) {
+    this.subscribers = [...(carried?.subscribers ?? [])];
+    this.unnotified = [...(carried?.subscribers ?? [])];
+    this.unrecorded = [...(carried?.unrecorded ?? [])];
+    this.pausedBy = carried?.pausedBy ?? null;
+    this.globalPaused = carried?.globalPaused ?? false;
+  }
+
+  get paused(): boolean {
+    return this.pausedBy !== null || this.globalPaused;
+  }
+
+  /** The running step must stop: paused, or cancelled for good. */
+  get mustStop(): boolean {
+    return this.paused || this.cancelledBy !== null;
+  }
+
+  setState(next: DownloadState): void {
+    this.state = next;
+    upsertSearchAttributes([{ key: searchAttributes.DownloadState, value: next }]);
+  }
+
+  subscribe(subscriber: Subscriber): void {
+    if (this.subscribers.some((s) => s.chatId === subscriber.chatId && s.messageId === subscriber.messageId)) return;
+    this.subscribers.push(subscriber);
+    this.unnotified.push(subscriber);
+    const requestedBy = [...new Set(this.subscribers.map((s) => String(s.userId)))];
+    upsertSearchAttributes([{ key: searchAttributes.RequestedBy, value: requestedBy }]);
+  }
+
+  /** Stops whatever runs now (yt-dlp within seconds; a queued activity at once). */
+  interrupt(): void {
+    this.running?.cancel();
+  }
+
+  view(): DownloadProgressView {
+    return {
+      state: this.state,
+      subscribers: this.subscribers.length,
+      paused: this.paused,
+      pausedBy: this.pausedBy,
+      globalPaused: this.globalPaused,
+      cancelledBy: this.cancelledBy,
+    };
+  }
+
+  refuseIfEnded(): void {
+    if (this.cancelledBy) throw new Error(`it was already cancelled by ${this.cancelledBy.name}`);
+    if (this.finished) throw new Error(`it has already finished (${this.state})`);
+  }
+}
+
+const INTERRUPTED = Symbol('interrupted');
+
+/**
  * One download, from request to notification: dedup, wait for disk space,
  * download (Temporal retries with backoff), record the result, tell everyone
- * who asked. More requests for the same content join through `subscribe`.
+ * who asked. More requests for the same content join through `subscribe`;
+ * `pause`, `resume` and `cancel` (updates) and the global pause (a signal from
+ * the control workflow) stop and continue it.
  */
 export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOutcome> {
   const { records, notifier, diskNow, disk, downloader } = activitiesFor(input.policy);
-  const subscribers: Subscriber[] = [];
-  const unnotified: Subscriber[] = [];
-  let state: DownloadState = 'queued';
+  const d = new DownloadControl(input.carried);
+  const startedAt = input.carried?.startedAt ?? workflowInfo().startTime.getTime();
 
-  const setState = (next: DownloadState) => {
-    state = next;
-    upsertSearchAttributes([{ key: searchAttributes.DownloadState, value: next }]);
-  };
-
-  setHandler(subscribeSignal, (subscriber) => {
-    if (subscribers.some((s) => s.chatId === subscriber.chatId && s.messageId === subscriber.messageId)) return;
-    subscribers.push(subscriber);
-    unnotified.push(subscriber);
-    const requestedBy = [...new Set(subscribers.map((s) => String(s.userId)))];
-    upsertSearchAttributes([{ key: searchAttributes.RequestedBy, value: requestedBy }]);
+  setHandler(subscribeSignal, (subscriber) => d.subscribe(subscriber));
+  setHandler(progressQuery, () => d.view());
+  setHandler(globalPauseSignal, ({ paused, by }) => {
+    d.controlAnswered = true;
+    d.globalPaused = paused;
+    d.globalPausedBy = by;
+    if (paused) d.interrupt();
   });
-  setHandler(progressQuery, () => ({ state, subscribers: subscribers.length }));
+  const stopped = () => condition(() => d.running === null);
+  setHandler(
+    pauseUpdate,
+    async ({ by }): Promise<ControlAnswer> => {
+      d.pausedBy = by;
+      d.interrupt();
+      await stopped();
+      return { state: 'paused', message: 'paused; its partial file is kept' };
+    },
+    {
+      validator: (_request: { by: Actor }) => {
+        d.refuseIfEnded();
+        if (d.pausedBy) throw new Error(`it is already paused (by ${d.pausedBy.name})`);
+      },
+    },
+  );
+  setHandler(
+    resumeUpdate,
+    ({ by }): ControlAnswer => {
+      d.pausedBy = null;
+      log.info('resumed', { by: by.id });
+      return d.globalPaused
+        ? { state: 'paused', message: `no longer paused on its own, but everything is still paused (by ${d.globalPausedBy?.name ?? 'someone'})` }
+        : { state: 'queued', message: 'resumed; it continues from its partial file' };
+    },
+    {
+      validator: (_request: { by: Actor }) => {
+        d.refuseIfEnded();
+        if (!d.pausedBy && d.globalPaused) {
+          throw new Error(`everything is paused (by ${d.globalPausedBy?.name ?? 'someone'}); /resume without an ID continues all`);
+        }
+        if (!d.pausedBy) throw new Error('it is not paused');
+      },
+    },
+  );
+  setHandler(
+    cancelUpdate,
+    async ({ by }): Promise<ControlAnswer> => {
+      d.cancelledBy = by;
+      d.interrupt();
+      await stopped();
+      return { state: 'cancelled', message: 'cancelled; its partial files are removed and everyone who asked is told' };
+    },
+    { validator: (_request: { by: Actor }) => d.refuseIfEnded() },
+  );
+
+  // Downloads started under the first release have no control workflow to talk to.
+  const controlled = patched(CONTROL_PATCH);
+  if (controlled && !input.carried) await registerWithControl();
 
   let outcome: DownloadOutcome;
   let cancelled: unknown = null;
   try {
-    const onDisk = await records.dedup(input, [...subscribers]);
-    outcome = onDisk ? { status: 'completed', fromCache: true, ...onDisk } : await downloadWhenSpace();
+    const onDisk = input.carried ? null : await records.dedup(input, [...d.subscribers]);
+    if (!input.carried) d.unrecorded = [];
+    outcome = onDisk ? { status: 'completed', fromCache: true, ...onDisk } : await downloadUntilDone();
   } catch (err) {
     if (!isCancellation(err)) throw err;
+    // Cancelled through Temporal itself (an operator's `temporal workflow cancel`).
     cancelled = err;
     outcome = { status: 'failed', errorKind: 'Cancelled', message: 'the download was cancelled' };
   }
-  setState(outcome.status === 'completed' ? 'completed' : 'failed');
+  d.finished = true;
+  d.setState(outcome.status);
 
-  // Recording and telling people must happen even when the workflow was cancelled.
+  // Cleaning up, recording and telling people happen even when the workflow was cancelled.
   await CancellationScope.nonCancellable(async () => {
+    if (outcome.status === 'cancelled') await diskNow.discardDownload(input, startedAt);
+    await recordAndNotify(outcome);
+    if (controlled) await unregisterFromControl();
+  });
+  await condition(allHandlersFinished);
+  if (cancelled) throw cancelled;
+  return outcome;
+
+  async function registerWithControl(): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(controlWorkflowId(workflowInfo().taskQueue)).signal(registerSignal, { workflowId: workflowInfo().workflowId });
+    } catch (err) {
+      // Without the control workflow a global pause cannot reach this download; it still runs.
+      log.warn('could not register with the control workflow', { error: String(err) });
+      d.controlAnswered = true;
+    }
+    if (!(await condition(() => d.controlAnswered, CONTROL_ANSWER_TIMEOUT))) log.warn('the control workflow did not answer; going on');
+  }
+
+  async function unregisterFromControl(): Promise<void> {
+    await getExternalWorkflowHandle(controlWorkflowId(workflowInfo().taskQueue))
+      .signal(unregisterSignal, { workflowId: workflowInfo().workflowId })
+      .catch((err: unknown) => log.warn('could not unregister from the control workflow', { error: String(err) }));
+  }
+
+  async function recordAndNotify(result: DownloadOutcome): Promise<void> {
     // Count before awaiting: whoever joins during the write is recorded on the next pass.
-    let recorded = subscribers.length;
-    await records.recordResult(input, outcome, subscribers.slice(0, recorded));
+    let recorded = d.subscribers.length;
+    await records.recordResult(input, result, d.subscribers.slice(0, recorded));
     // Subscribers can arrive while we notify; keep going until none is left.
-    while (unnotified.length > 0) {
-      const batch = unnotified.splice(0);
+    while (d.unnotified.length > 0) {
+      const batch = d.unnotified.splice(0);
       await Promise.all(
         batch.map((s) =>
-          notifier.notify(s, input.url, outcome).catch((err) => {
+          notifier.notify(s, input.url, result, input.contentKey).catch((err) => {
             log.warn('could not notify a subscriber', { chatId: s.chatId, error: String(err) });
           }),
         ),
       );
-      if (subscribers.length > recorded) {
-        const upTo = subscribers.length;
-        await records.recordResult(input, outcome, subscribers.slice(recorded, upTo));
+      if (d.subscribers.length > recorded) {
+        const upTo = d.subscribers.length;
+        await records.recordResult(input, result, d.subscribers.slice(recorded, upTo));
         recorded = upTo;
       }
     }
-  });
-  if (cancelled) throw cancelled;
-  return outcome;
+  }
+
+  /** Runs `step` so that pause and cancel can stop it; INTERRUPTED when they did. */
+  async function interruptible<T>(step: () => Promise<T>): Promise<T | typeof INTERRUPTED> {
+    if (d.mustStop) return INTERRUPTED;
+    const scope = new CancellationScope();
+    d.running = scope;
+    try {
+      return await scope.run(step);
+    } catch (err) {
+      if (d.mustStop && isCancellation(err)) return INTERRUPTED;
+      throw err;
+    } finally {
+      d.running = null;
+    }
+  }
+
+  /** Waits while paused; a long history is handed to a fresh run here, where nothing runs. */
+  async function waitWhilePaused(): Promise<void> {
+    if (!d.paused || d.cancelledBy) return;
+    d.setState('paused');
+    await condition(() => !d.paused || d.cancelledBy !== null || workflowInfo().historyLength > HISTORY_LIMIT);
+    if (d.paused && !d.cancelledBy) {
+      await condition(allHandlersFinished);
+      const carried: CarriedDownloadState = {
+        subscribers: d.subscribers,
+        unrecorded: d.unrecorded,
+        pausedBy: d.pausedBy,
+        globalPaused: d.globalPaused,
+        startedAt,
+      };
+      await continueAsNew<typeof downloadWorkflow>({ ...input, carried });
+    }
+    if (!d.cancelledBy) d.setState('queued');
+  }
 
   async function waitForDiskSpace(): Promise<void> {
     try {
@@ -164,28 +371,32 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
       if (!(cause instanceof ApplicationFailure && cause.type === DISK_LOW)) throw err;
     }
-    setState('waiting_for_disk');
+    d.setState('waiting_for_disk');
     await disk.checkDiskSpace(input);
   }
 
-  async function downloadWhenSpace(): Promise<DownloadOutcome> {
-    for (let round = 1; ; round++) {
+  async function downloadUntilDone(): Promise<DownloadOutcome> {
+    for (let round = 1; ; ) {
+      await waitWhilePaused();
+      if (d.cancelledBy) return { status: 'cancelled', by: d.cancelledBy };
       try {
-        await waitForDiskSpace();
+        if ((await interruptible(waitForDiskSpace)) === INTERRUPTED) continue;
       } catch (err) {
         if (isCancellation(err)) throw err;
         return { status: 'failed', ...describeFailure(err, 'disk', input.policy) };
       }
-      setState('downloading');
+      d.setState('downloading');
       try {
-        const file = await downloader.download(input);
+        const file = await interruptible(() => downloader.download(input));
+        if (file === INTERRUPTED) continue;
         return { status: 'completed', fromCache: false, ...file };
       } catch (err) {
         if (isCancellation(err)) throw err;
         const failure = describeFailure(err, 'download', input.policy);
         if (failure.errorKind === 'DiskFull' && round < MAX_DISK_FULL_ROUNDS) {
           log.warn('disk filled up during the download; waiting for space', { round });
-          setState('waiting_for_disk');
+          d.setState('waiting_for_disk');
+          round += 1;
           continue;
         }
         return { status: 'failed', ...failure };

@@ -1,2 +1,3 @@
 // The worker's workflow bundle entry: every workflow type lives here.
 export { downloadWorkflow } from './download';
+export { downloadsControlWorkflow } from './control';

@@ -1,6 +1,6 @@
 import { Composer } from 'grammy';
 import type { MessageEntity } from 'grammy/types';
-import { intakeReplyText, NO_LINKS_TEXT } from '../../lib/messages';
+import { intakeReplyText, NO_LINKS_TEXT } from '../replies';
 import type { BotContext } from '../context';
 import { queueLinks } from '../queue-links';
 

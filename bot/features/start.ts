@@ -1,5 +1,5 @@
 import { Composer } from 'grammy';
-import { HELP_TEXT } from '../../lib/messages';
+import { HELP_TEXT } from '../replies';
 import type { BotContext } from '../context';
 
 export const startFeature = new Composer<BotContext>();

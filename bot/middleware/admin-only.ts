@@ -1,5 +1,5 @@
 import type { NextFunction } from 'grammy';
-import { NOT_ALLOWED_TEXT } from '../../lib/messages';
+import { NOT_ALLOWED_TEXT } from '../replies';
 import type { BotContext } from '../context';
 
 /**

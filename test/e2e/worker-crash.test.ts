@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { BotSettings } from '../../bot/context';
-import { startOrJoinDownload } from '../../bot/queue-links';
-import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
+import { DownloadsClient, downloadsSettings } from '../../downloads/client';
+import type { Config } from '../../lib/config';
+import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { FakeBotApi } from '../support/fake-bot-api';
 import { MediaServer } from '../support/media-server';
@@ -50,7 +50,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const settings = (): BotSettings =>
+const settings = (): Config =>
   testSettings({ TASK_QUEUE: 'crash', DOWNLOAD_TASK_QUEUE: 'crash-downloads', DOWNLOAD_DIR: path.join(dir, 'downloads'), HEARTBEAT_TIMEOUT_SECONDS: 6 });
 
 /** The real worker entry point in a process of its own (one process: node loads tsx itself). */
@@ -115,8 +115,12 @@ test('a worker killed mid-download: yt-dlp dies with it, another worker resumes 
     const parsed = parseMediaUrl(url);
     if (!parsed.ok) throw new Error('bad url');
     const contentKey = contentKeyFor(parsed.url, 'video');
-    await startOrJoinDownload(client, settings(), { contentKey, url: parsed.url, mode: 'video', correlationId: 'crash' }, {
-      chatId: CHAT, userId: CHAT, messageId: 1, correlationId: 'crash',
+    await new DownloadsClient(client, downloadsSettings(settings())).startOrJoin({
+      contentKey,
+      url: parsed.url,
+      mode: 'video',
+      correlationId: 'crash',
+      subscriber: { chatId: CHAT, userId: CHAT, messageId: 1, correlationId: 'crash' },
     });
 
     // yt-dlp reads in growing blocks and keeps the last, unfilled one in memory:

@@ -5,12 +5,12 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { createDiskActivities } from '../../activities/disk';
 import type { ActivityDeps } from '../../activities';
-import { startOrJoinDownload, type LinkRequest } from '../../bot/queue-links';
-import type { BotSettings } from '../../bot/context';
-import { ERROR_KINDS } from '../../lib/download-errors';
+import { DownloadsClient, downloadsSettings, type StartRequest } from '../../downloads/client';
+import type { Config } from '../../lib/config';
+import { ERROR_KINDS } from '../../downloads/errors';
 import { createLogger } from '../../lib/logger';
-import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
-import { downloadWorkflowId, searchAttributes, type DownloadedFile, type DownloadInput, type DownloadOutcome, type Subscriber } from '../../workflows/definitions';
+import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
+import { downloadWorkflowId, searchAttributes, type DownloadedFile, type DownloadInput, type DownloadOutcome, type Subscriber } from '../../downloads/definitions';
 import { startTemporal, type TestTemporal } from '../support/temporal-server';
 import { testSettings } from '../support/settings';
 import { historyText } from '../support/history-text';
@@ -38,8 +38,10 @@ afterAll(async () => {
 
 const FILE: DownloadedFile = { title: 'Test clip', filePath: 'test-clip.mp4', sizeBytes: 1234 };
 
-function settingsFor(workers: TestWorkers, overrides: Partial<BotSettings> = {}): BotSettings {
-  return testSettings({ TASK_QUEUE: workers.taskQueue, DOWNLOAD_TASK_QUEUE: workers.downloadTaskQueue, MAX_RETRIES: 5, ...overrides });
+/** The downloads client for these workers' task queues, as the bot would build it from these settings. */
+function clientFor(workers: TestWorkers, overrides: Partial<Config> = {}): DownloadsClient {
+  const settings = testSettings({ TASK_QUEUE: workers.taskQueue, DOWNLOAD_TASK_QUEUE: workers.downloadTaskQueue, MAX_RETRIES: 5, ...overrides });
+  return new DownloadsClient(client, downloadsSettings(settings));
 }
 
 /** Records what the light activities were asked to do. */
@@ -72,12 +74,15 @@ function lightStubs() {
 const passingDisk = { async checkDiskSpace(): Promise<void> {} };
 
 let nextMessageId = 1;
-function request(userId: number, url = 'https://example.com/video.mp4'): { what: Parameters<typeof startOrJoinDownload>[2]; subscriber: Subscriber } {
+function request(userId: number, url = 'https://example.com/video.mp4'): StartRequest {
   const parsed = parseMediaUrl(url);
   if (!parsed.ok) throw new Error('bad test url');
   const correlationId = `test-${userId}-${nextMessageId}`;
   return {
-    what: { contentKey: contentKeyFor(parsed.url, 'video'), url: parsed.url, mode: 'video' as LinkRequest['mode'], correlationId },
+    contentKey: contentKeyFor(parsed.url, 'video'),
+    url: parsed.url,
+    mode: 'video',
+    correlationId,
     subscriber: { chatId: userId, userId, messageId: nextMessageId++, correlationId },
   };
 }
@@ -101,14 +106,14 @@ async function withWorkers(
 }
 
 /** Starts a download the way the bot does, and waits for its outcome. */
-async function download(workers: TestWorkers, url: string, userId: number, overrides: Partial<BotSettings> = {}): Promise<DownloadOutcome> {
-  const { what, subscriber } = request(userId, url);
-  await startOrJoinDownload(client, settingsFor(workers, overrides), what, subscriber);
-  return result(what.contentKey);
+async function download(workers: TestWorkers, url: string, userId: number, overrides: Partial<Config> = {}): Promise<DownloadOutcome> {
+  const started = request(userId, url);
+  await clientFor(workers, overrides).startOrJoin(started);
+  return result(started.contentKey);
 }
 
 function workflowIdOf(url: string): string {
-  return downloadWorkflowId(request(0, url).what.contentKey);
+  return downloadWorkflowId(request(0, url).contentKey);
 }
 
 /** Every value the workflow gave the DownloadState search attribute, in order (from its history). */
@@ -243,8 +248,8 @@ test('a second request for the same content joins the running download: one down
   const running = new Promise<void>((r) => (started = r));
   const first = request(201, 'https://youtu.be/dQw4w9WgXcQ?si=abc');
   const second = request(202, 'https://www.youtube.com/watch?v=dQw4w9WgXcQ&feature=share');
-  expect(second.what.contentKey).toBe(first.what.contentKey);
-  const handle = client.workflow.getHandle(downloadWorkflowId(first.what.contentKey));
+  expect(second.contentKey).toBe(first.contentKey);
+  const handle = client.workflow.getHandle(downloadWorkflowId(first.contentKey));
   let outcome: DownloadOutcome | undefined;
   let subscribersWhileRunning = 0;
 
@@ -259,11 +264,11 @@ test('a second request for the same content joins the running download: one down
       },
     },
     async (workers) => {
-      const settings = settingsFor(workers);
+      const downloads = clientFor(workers);
       try {
-        await startOrJoinDownload(client, settings, first.what, first.subscriber);
+        await downloads.startOrJoin(first);
         await running;
-        await startOrJoinDownload(client, settings, second.what, second.subscriber);
+        await downloads.startOrJoin(second);
         // The running workflow counts both subscribers (the query sees the signal once it is handled).
         for (let i = 0; i < 100 && subscribersWhileRunning < 2; i++) {
           subscribersWhileRunning = (await handle.query<{ subscribers: number }>('progress')).subscribers;
@@ -272,7 +277,7 @@ test('a second request for the same content joins the running download: one down
       } finally {
         release();
       }
-      outcome = await result(first.what.contentKey);
+      outcome = await result(first.contentKey);
     },
   );
 
@@ -437,15 +442,15 @@ test('someone who joins while the result is being recorded is notified and recor
   await withWorkers(
     { ...passingDisk, download: async (): Promise<DownloadedFile> => FILE },
     async (workers) => {
-      const settings = settingsFor(workers);
+      const downloads = clientFor(workers);
       // The first write of the result waits until the late subscriber's signal is in.
       light.hooks.beforeRecord = async () => {
         if (joined) return;
         joined = true;
-        await startOrJoinDownload(client, settings, late.what, late.subscriber);
+        await downloads.startOrJoin(late);
       };
-      await startOrJoinDownload(client, settings, first.what, first.subscriber);
-      outcome = await result(first.what.contentKey);
+      await downloads.startOrJoin(first);
+      outcome = await result(first.contentKey);
     },
     light,
   );

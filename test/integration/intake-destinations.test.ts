@@ -1,11 +1,12 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { BotDeps } from '../../bot/context';
 import { queueLinks } from '../../bot/queue-links';
-import type { Resolver } from '../../lib/destinations';
+import type { Resolver } from '../../downloads/destinations';
 import { createLogger } from '../../lib/logger';
-import { intakeReplyText } from '../../lib/messages';
-import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
-import { downloadWorkflowId } from '../../workflows/definitions';
+import { intakeReplyText } from '../../bot/replies';
+import { DownloadsClient, downloadsSettings } from '../../downloads/client';
+import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
+import { downloadWorkflowId } from '../../downloads/definitions';
 import { testSettings } from '../support/settings';
 import { startTemporal, type TestTemporal } from '../support/temporal-server';
 
@@ -28,7 +29,7 @@ afterAll(async () => {
 });
 
 const settings = testSettings({ TASK_QUEUE: 'intake-dest', DOWNLOAD_TASK_QUEUE: 'intake-dest-downloads', ALLOW_PRIVATE_URLS: false });
-const noRecords = { download: { findUnique: async () => null } } as unknown as BotDeps['db'];
+const noRecords = async () => null;
 const DNS: Record<string, string[]> = {
   'cdn.example.test': ['10.1.2.3'],
   'meta.example.test': ['93.184.216.34', '169.254.169.254'],
@@ -41,7 +42,8 @@ const fakeDns: Resolver = async (host) => {
 };
 
 function deps(resolveHost: Resolver): BotDeps {
-  return { settings, logger: createLogger({ level: 'silent' }), temporal: client, db: noRecords, redis: undefined as never, resolveHost };
+  const downloads = new DownloadsClient(client, downloadsSettings(settings), noRecords);
+  return { settings, logger: createLogger({ level: 'silent' }), downloads, redis: undefined as never, resolveHost };
 }
 
 async function exists(link: string): Promise<boolean> {
@@ -60,7 +62,7 @@ test('private destinations are refused with the address as parsed or resolved; t
   const links = ['http://0x7f000001:7233/', 'http://cdn.example.test/v.mp4', 'http://meta.example.test/latest', 'http://public.example.test/v.mp4'];
   const report = await queueLinks(deps(fakeDns), { text: links.join(' '), extraUrls: [], chatId: 5, userId: 5, messageId: 1, correlationId: 'dest', mode: 'video' });
 
-  expect(report.queued).toEqual(['http://public.example.test/v.mp4']);
+  expect(report.queued.map((q) => q.url)).toEqual(['http://public.example.test/v.mp4']);
   expect(report.rejected).toEqual([
     { input: 'http://127.0.0.1:7233/', reason: 'private_address', refusal: { category: 'loopback', address: '127.0.0.1' } },
     { input: 'http://cdn.example.test/v.mp4', reason: 'private_address', refusal: { category: 'private', address: '10.1.2.3' } },
@@ -78,6 +80,6 @@ test('a resolver that hangs does not hold the message up: the link is queued aft
   const hangs: Resolver = () => new Promise(() => undefined);
   const started = Date.now();
   const report = await queueLinks(deps(hangs), { text: 'http://slow.example.test/v.mp4', extraUrls: [], chatId: 5, userId: 5, messageId: 2, correlationId: 'dest', mode: 'video' });
-  expect(report.queued).toEqual(['http://slow.example.test/v.mp4']);
+  expect(report.queued.map((q) => q.url)).toEqual(['http://slow.example.test/v.mp4']);
   expect(Date.now() - started).toBeLessThan(10_000);
 }, 30_000);

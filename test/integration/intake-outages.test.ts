@@ -1,10 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
-import type { BotDeps } from '../../bot/context';
 import { queueLinks } from '../../bot/queue-links';
+import { DownloadsClient, downloadsSettings, type CompletedLookup } from '../../downloads/client';
+import { completedLookup } from '../../downloads/completed';
 import { createDb } from '../../lib/db';
 import { createLogger, LogCollector } from '../../lib/logger';
-import { contentKeyFor, parseMediaUrl } from '../../lib/urls';
-import { downloadWorkflowId } from '../../workflows/definitions';
+import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
+import { downloadWorkflowId } from '../../downloads/definitions';
 import { freePort } from '../support/free-port';
 import { testSettings } from '../support/settings';
 import { startTemporal } from '../support/temporal-server';
@@ -18,7 +19,13 @@ import { startTemporal } from '../support/temporal-server';
 const settings = testSettings({ TASK_QUEUE: 'outage-test', DOWNLOAD_TASK_QUEUE: 'outage-test-downloads', DOWNLOAD_DIR: '/tmp' });
 const LINKS = ['https://example.com/a.mp4', 'https://example.com/b.mp4', 'https://example.com/c.mp4'];
 const request = { text: LINKS.join(' '), extraUrls: [], chatId: 5, userId: 5, messageId: 9, correlationId: 'outage', mode: 'video' as const };
-const noRecords = { download: { findUnique: async () => null } } as unknown as BotDeps['db'];
+const noRecords = async () => null;
+const deps = (client: Client, lookup: CompletedLookup, logs: LogCollector) => ({
+  settings,
+  logger: createLogger({ level: 'info', destination: logs }),
+  downloads: new DownloadsClient(client, downloadsSettings(settings), lookup),
+  redis: undefined as never,
+});
 
 test('with Temporal down every link is reported as not queued, promptly, and nothing is lost silently', async () => {
   const temporal = await startTemporal();
@@ -26,7 +33,7 @@ test('with Temporal down every link is reported as not queued, promptly, and not
   await temporal.stop();
   const logs = new LogCollector();
   try {
-    const report = await queueLinks({ settings, logger: createLogger({ level: 'info', destination: logs }), temporal: client, db: noRecords, redis: undefined as never }, request);
+    const report = await queueLinks(deps(client, noRecords, logs), request);
 
     expect(report.failed).toEqual(LINKS);
     expect(report.queued).toEqual([]);
@@ -46,9 +53,9 @@ test('with PostgreSQL down the links are still queued', async () => {
   const unreachable = createDb(`postgresql://postgres@127.0.0.1:${await freePort()}/nothing`);
   const logs = new LogCollector();
   try {
-    const report = await queueLinks({ settings, logger: createLogger({ level: 'info', destination: logs }), temporal: client, db: unreachable, redis: undefined as never }, request);
+    const report = await queueLinks(deps(client, completedLookup(unreachable, settings.DOWNLOAD_DIR), logs), request);
 
-    expect(report.queued).toEqual(LINKS);
+    expect(report.queued.map((q) => q.url)).toEqual(LINKS);
     for (const link of LINKS) {
       const parsed = parseMediaUrl(link);
       if (!parsed.ok) throw new Error('bad link');

@@ -9,7 +9,9 @@ import { activityDeps } from '../../activities/deps';
 import { NO_EXTRA_FEATURES } from '../../activities/ytdlp';
 import { probeYtDlp } from '../../activities/ytdlp-install';
 import type { BotContext } from '../../bot/context';
-import { createBot } from '../../bot/create-bot';
+import { ALLOWED_UPDATES, createBot } from '../../bot/create-bot';
+import { DownloadsClient, downloadsSettings } from '../../downloads/client';
+import { completedLookup } from '../../downloads/completed';
 import { parseConfig, secretsOf, type Config } from '../../lib/config';
 import { createLogger, LogCollector } from '../../lib/logger';
 import { createRedis, type Redis } from '../../lib/redis';
@@ -33,6 +35,8 @@ export interface Stack {
   database: TestDatabase;
   temporal: TestTemporal;
   client: Client;
+  /** The downloads client the bot uses, for tests that inspect or control downloads. */
+  downloads: DownloadsClient;
   logs: LogCollector;
   stop(): Promise<void>;
 }
@@ -116,17 +120,18 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       await deleteKeys(redis);
       redis.disconnect();
     });
+    const downloads = new DownloadsClient(client, downloadsSettings(config), completedLookup(database.db, config.DOWNLOAD_DIR));
     const bot: Bot<BotContext> = createBot(
-      { settings: config, logger: logger.child({ name: 'bot' }), temporal: client, db: database.db, redis },
+      { settings: config, logger: logger.child({ name: 'bot' }), downloads, redis },
       { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT },
     );
-    const botRunning = bot.start({ allowed_updates: ['message'] });
+    const botRunning = bot.start({ allowed_updates: ALLOWED_UPDATES });
     undo.push(async () => {
       await bot.stop();
       await botRunning;
     });
 
-    return { config, telegram, media, database, temporal, client, logs, stop: stopAll };
+    return { config, telegram, media, database, temporal, client, downloads, logs, stop: stopAll };
   } catch (err) {
     await stopAll().catch(() => undefined);
     throw err;

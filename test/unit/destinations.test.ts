@@ -9,8 +9,8 @@ import {
   type DestinationPolicy,
   type Refusal,
   UnresolvedHostError,
-} from '../../lib/destinations';
-import { parseMediaUrl } from '../../lib/urls';
+} from '../../downloads/destinations';
+import { parseMediaUrl } from '../../downloads/links';
 
 const strict: DestinationPolicy = { allowPrivate: false, allowedHosts: [] };
 const permissive: DestinationPolicy = { allowPrivate: true, allowedHosts: [] };

@@ -1,25 +1,4 @@
-import {
-  fitMessage,
-  MAX_MESSAGE_LENGTH,
-  completedText,
-  failedText,
-  humanSize,
-  internalErrorText,
-  intakeReplyText,
-  shortUrl,
-  type IntakeReport,
-} from '../../lib/messages';
-import { REJECTION_REASONS } from '../../lib/urls';
-
-const emptyReport: IntakeReport = {
-  queued: [],
-  joined: [],
-  alreadyDone: [],
-  duplicates: [],
-  rejected: [],
-  failed: [],
-  correlationId: 'a1b2c3d4e5f6',
-};
+import { cancelledText, completedText, failedText, fitMessage, humanSize, MAX_MESSAGE_LENGTH, shortUrl } from '../../downloads/messages';
 
 describe('humanSize', () => {
   test.each<[number, string]>([
@@ -57,95 +36,6 @@ describe('shortUrl', () => {
   });
 });
 
-describe('intakeReplyText', () => {
-  test('lists every section with its links', () => {
-    const text = intakeReplyText({
-      queued: ['https://youtu.be/dQw4w9WgXcQ', 'https://vimeo.com/76979871'],
-      joined: ['https://x.com/NASA/status/1676695419548790784'],
-      alreadyDone: [
-        {
-          url: 'https://www.youtube.com/watch?v=jNQXAC9IVRw',
-          file: { title: 'Me at the zoo', filePath: 'Me_at_the_zoo-abcdef.mp4', sizeBytes: 46166 },
-        },
-      ],
-      duplicates: ['https://youtu.be/dQw4w9WgXcQ?si=x'],
-      rejected: [
-        { input: 'ftp://example.com/f.mp4', reason: 'unsupported_scheme' },
-        { input: '-https://evil.example', reason: 'leading_dash' },
-        { input: 'https://example.com/51', reason: 'too_many' },
-      ],
-      failed: ['https://example.com/later'],
-      correlationId: 'a1b2c3d4e5f6',
-    });
-    const lines = text.split('\n');
-
-    expect(lines).toContain('Queued 2 downloads:');
-    expect(lines).toContain('• https://youtu.be/dQw4w9WgXcQ');
-    expect(lines).toContain('• https://vimeo.com/76979871');
-
-    expect(lines).toContain('Already downloading (you will be told when it finishes):');
-    expect(lines).toContain('• https://x.com/NASA/status/1676695419548790784');
-
-    expect(lines).toContain('Already downloaded:');
-    expect(lines).toContain('• Me at the zoo (45 KB) - Me_at_the_zoo-abcdef.mp4 [https://www.youtube.com/watch?v=jNQXAC9IVRw]');
-
-    expect(lines).toContain('Repeated in this message (counted once):');
-    expect(lines).toContain('• https://youtu.be/dQw4w9WgXcQ?si=x');
-
-    expect(lines).toContain('Not accepted:');
-    expect(lines).toContain(`• ftp://example.com/f.mp4 - ${REJECTION_REASONS.unsupported_scheme}`);
-    expect(lines).toContain(`• -https://evil.example - ${REJECTION_REASONS.leading_dash}`);
-    expect(lines).toContain('• https://example.com/51 - too many links in one message');
-
-    expect(lines).toContain('Could not be queued right now, please send again later (ref: a1b2c3d4e5f6):');
-    expect(lines).toContain('• https://example.com/later');
-
-    // Sections appear in a fixed order, what needs the user's action first (a cut-short
-    // reply never loses it), separated by blank lines, with no leading or trailing blank.
-    const headings = lines.filter((l) => l.endsWith(':') && !l.startsWith('•'));
-    expect(headings).toEqual([
-      'Could not be queued right now, please send again later (ref: a1b2c3d4e5f6):',
-      'Queued 2 downloads:',
-      'Already downloading (you will be told when it finishes):',
-      'Already downloaded:',
-      'Repeated in this message (counted once):',
-      'Not accepted:',
-    ]);
-    expect(lines[0]).toBe('Could not be queued right now, please send again later (ref: a1b2c3d4e5f6):');
-    expect(lines[1]).toBe('• https://example.com/later');
-    expect(lines.filter((l) => l === '')).toHaveLength(5);
-  });
-
-  test('says "1 download" for a single queued link and omits every empty section', () => {
-    const text = intakeReplyText({ ...emptyReport, queued: ['https://youtu.be/dQw4w9WgXcQ'] });
-    expect(text).toBe('Queued 1 download:\n• https://youtu.be/dQw4w9WgXcQ');
-  });
-
-  test('omits the queued section when nothing was queued', () => {
-    const text = intakeReplyText({ ...emptyReport, rejected: [{ input: 'https://u:p@example.com/', reason: 'has_credentials' }] });
-    expect(text).toBe(`Not accepted:\n• https://u:p@example.com/ - ${REJECTION_REASONS.has_credentials}`);
-    expect(text).not.toContain('Queued');
-    expect(text).not.toContain('ref:');
-  });
-
-  test('names the correlation ref only in the failed section', () => {
-    const text = intakeReplyText({ ...emptyReport, failed: ['https://example.com/a'] });
-    expect(text).toBe('Could not be queued right now, please send again later (ref: a1b2c3d4e5f6):\n• https://example.com/a');
-  });
-
-  test('shortens monster links in the reply', () => {
-    const monster = `https://example.com/${'a'.repeat(500)}`;
-    const text = intakeReplyText({ ...emptyReport, queued: [monster], rejected: [{ input: monster, reason: 'too_long' }] });
-    expect(text).not.toContain(monster);
-    expect(text).toContain(`• ${shortUrl(monster)}`);
-    expect(text).toContain(`• ${shortUrl(monster, 60)} - ${REJECTION_REASONS.too_long}`);
-  });
-
-  test('an empty report gives an empty reply', () => {
-    expect(intakeReplyText(emptyReport)).toBe('');
-  });
-});
-
 describe('completion and failure messages', () => {
   test('completedText has the title, the size, the path and the link', () => {
     const text = completedText('https://youtu.be/dQw4w9WgXcQ', {
@@ -171,29 +61,21 @@ describe('completion and failure messages', () => {
     ]);
   });
 
-  test('internalErrorText gives the ref to quote', () => {
-    expect(internalErrorText('a1b2c3d4e5f6')).toMatch(/\(ref: a1b2c3d4e5f6\)$/);
+  test('with the short ID every command accepts, in the heading', () => {
+    expect(completedText('https://example.com/v', { title: 't', filePath: 'f.mp4', sizeBytes: 1 }, '1a2b3c4d').split('\n')[0]).toBe('✅ Downloaded [1a2b3c4d]');
+    expect(failedText('https://example.com/v', 'why', '1a2b3c4d').split('\n')[0]).toBe('❌ Download failed [1a2b3c4d]');
+  });
+
+  test('cancelledText names who cancelled it', () => {
+    expect(cancelledText('https://example.com/v', { id: 'telegram:7', name: 'Alice (@alice)' }, '1a2b3c4d').split('\n')).toEqual([
+      '🚫 Download cancelled [1a2b3c4d]',
+      'Link: https://example.com/v',
+      'Cancelled by: Alice (@alice)',
+    ]);
   });
 });
 
 describe('message length', () => {
-  test('an intake reply for the most links a message may hold fits in one Telegram message', () => {
-    const long = (i: number) => `https://example.com/${'x'.repeat(110)}/${i}.mp4`;
-    const text = intakeReplyText({
-      queued: Array.from({ length: 50 }, (_, i) => long(i)),
-      joined: Array.from({ length: 30 }, (_, i) => long(i)),
-      alreadyDone: [],
-      duplicates: [],
-      rejected: Array.from({ length: 500 }, (_, i) => ({ input: long(i), reason: 'too_many' as const })),
-      failed: [],
-      correlationId: 'abc',
-    });
-    expect(text.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
-    expect(text).toContain('Queued 50 downloads:');
-    expect(text).toContain('… and 40 more');
-    expect(text).toContain('… and 490 more');
-  });
-
   test('fitMessage leaves short text alone and cuts long text to the limit', () => {
     expect(fitMessage('short')).toBe('short');
     const cut = fitMessage('y'.repeat(10_000));

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { completedText, fitMessage, intakeReplyText, MAX_MESSAGE_LENGTH } from '../../lib/messages';
+import { intakeReplyText } from '../../bot/replies';
+import { completedText, fitMessage, MAX_MESSAGE_LENGTH } from '../../downloads/messages';
 import { displayLink, escapeBidiControls, escapeInvisible, hasMixedScripts, truncate } from '../../lib/text';
 import { expectLinearTime, megabyteOf } from '../support/linear-time';
 
@@ -104,13 +105,14 @@ describe('escaping what a link or title could hide', () => {
 
   test('what an intake reply echoes is escaped', () => {
     const text = intakeReplyText({
-      queued: ['https://example.com/\u202Eevil'],
+      queued: [{ url: 'https://example.com/\u202Eevil', shortId: '1a2b3c4d' }],
       joined: [],
       alreadyDone: [],
       duplicates: [],
       rejected: [{ input: 'ftp://pаypal.com/\u2066x', reason: 'unsupported_scheme' }],
       failed: [],
       correlationId: 'abc',
+      paused: false,
     });
     expect(text).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
     expect(text).toContain('https://example.com/<U+202E>evil');

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { DownloadMode } from './download-state';
+import type { DownloadMode, Platform } from './definitions';
+
+export type { Platform };
 
 /**
  * Everything about links in one place: finding them in a message, refusing the
@@ -7,15 +9,6 @@ import type { DownloadMode } from './download-state';
  * same video under its many URLs so that it is downloaded once.
  */
 
-export type Platform =
-  | 'youtube'
-  | 'twitter'
-  | 'reddit'
-  | 'tiktok'
-  | 'instagram'
-  | 'vimeo'
-  | 'twitch'
-  | 'generic';
 
 export interface MediaUrl {
   /** The link as the user sent it (trimmed). */

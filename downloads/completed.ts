@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { DownloadedFile } from '../workflows/definitions';
-import type { Db } from './db';
+import type { Db } from '../lib/db';
+import type { CompletedLookup } from './client';
+import type { DownloadedFile } from './definitions';
 
 async function isFile(file: string): Promise<boolean> {
   try {
@@ -20,4 +21,9 @@ export async function findCompletedOnDisk(db: Db, downloadDir: string, contentKe
   if (row?.state !== 'completed' || !row.filePath) return null;
   if (!(await isFile(path.join(downloadDir, row.filePath)))) return null;
   return { title: row.title ?? row.filePath, filePath: row.filePath, sizeBytes: Number(row.sizeBytes ?? 0) };
+}
+
+/** The lookup the downloads client uses, over this database and download directory. */
+export function completedLookup(db: Db, downloadDir: string): CompletedLookup {
+  return (contentKey) => findCompletedOnDisk(db, downloadDir, contentKey);
 }

@@ -8,7 +8,7 @@ import {
   type MediaUrl,
   type Platform,
   type UrlRejection,
-} from '../../lib/urls';
+} from '../../downloads/links';
 import { expectLinearTime } from '../support/linear-time';
 
 /** Parses a link that must be accepted, failing the test with the reason otherwise. */

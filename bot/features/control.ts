@@ -1,0 +1,57 @@
+import { Composer, InlineKeyboard } from 'grammy';
+import type { CommandResult } from '../../downloads/client';
+import { actorOf, type BotContext } from '../context';
+
+/**
+ * /pause, /resume and /cancel: the bot words what the downloads client answers.
+ * Without an ID they act on everything; /cancel all asks first.
+ */
+export const controlFeature = new Composer<BotContext>();
+
+const CANCEL_ALL_CONFIRM = 'cancel-all:confirm';
+const CANCEL_ALL_KEEP = 'cancel-all:keep';
+
+function answerText(verb: string, result: CommandResult): string {
+  if (result.ok) return `${verb} [${result.shortId}]: ${result.message}`;
+  return `Could not ${verb.toLowerCase()}: ${result.message}`;
+}
+
+controlFeature.command('pause', async (ctx) => {
+  const id = ctx.match.trim();
+  const { downloads } = ctx.deps;
+  if (id) return void (await ctx.reply(answerText('⏸ Paused', await downloads.pause(id, actorOf(ctx)))));
+  const result = await downloads.pauseAll(actorOf(ctx));
+  await ctx.reply(result.ok ? `⏸ Paused: ${result.message}. Links you send now wait too; /resume continues everything.` : `Could not pause: ${result.message}`);
+});
+
+controlFeature.command('resume', async (ctx) => {
+  const id = ctx.match.trim();
+  const { downloads } = ctx.deps;
+  if (id) return void (await ctx.reply(answerText('▶️ Resumed', await downloads.resume(id, actorOf(ctx)))));
+  const result = await downloads.resumeAll(actorOf(ctx));
+  await ctx.reply(result.ok ? `▶️ Resumed: ${result.message}.` : `Could not resume: ${result.message}`);
+});
+
+controlFeature.command('cancel', async (ctx) => {
+  const id = ctx.match.trim();
+  if (!id) return void (await ctx.reply('Give the ID of the download to cancel (shown in brackets in my replies), or "all": /cancel 1a2b3c4d'));
+  if (id.toLowerCase() !== 'all') return void (await ctx.reply(answerText('🚫 Cancelled', await ctx.deps.downloads.cancel(id, actorOf(ctx)))));
+  const { active } = await ctx.deps.downloads.globalState();
+  if (active.length === 0) return void (await ctx.reply('Nothing to cancel: no download is queued or running.'));
+  const keyboard = new InlineKeyboard().text(`Cancel all ${active.length}`, CANCEL_ALL_CONFIRM).text('Keep them', CANCEL_ALL_KEEP);
+  await ctx.reply(`Cancel all ${active.length} queued and running downloads? Their partial files are removed and everyone who asked is told.`, {
+    reply_markup: keyboard,
+  });
+});
+
+controlFeature.callbackQuery(CANCEL_ALL_CONFIRM, async (ctx) => {
+  await ctx.answerCallbackQuery();
+  const { cancelled, failed } = await ctx.deps.downloads.cancelAll(actorOf(ctx));
+  const text = `🚫 Cancelled ${cancelled} download${cancelled === 1 ? '' : 's'}${failed ? ` (${failed} had already finished or could not be reached)` : ''}.`;
+  await ctx.editMessageText(text);
+});
+
+controlFeature.callbackQuery(CANCEL_ALL_KEEP, async (ctx) => {
+  await ctx.answerCallbackQuery();
+  await ctx.editMessageText('Nothing was cancelled.');
+});

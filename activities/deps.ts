@@ -33,8 +33,14 @@ const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY
 /** The settings activities read. */
 export type ActivitySettings = Pick<
   Config,
-  | 'DOWNLOAD_DIR' | 'MIN_DISK_SPACE_GB' | 'YTDLP_PATH' | 'SOCKET_TIMEOUT' | 'MAX_FILE_SIZE'
-  | 'ALLOW_PRIVATE_URLS' | 'ALLOWED_PRIVATE_HOSTS' | 'HEARTBEAT_TIMEOUT_SECONDS'
+  | 'DOWNLOAD_DIR'
+  | 'MIN_DISK_SPACE_GB'
+  | 'YTDLP_PATH'
+  | 'SOCKET_TIMEOUT'
+  | 'MAX_FILE_SIZE'
+  | 'ALLOW_PRIVATE_URLS'
+  | 'ALLOWED_PRIVATE_HOSTS'
+  | 'HEARTBEAT_TIMEOUT_SECONDS'
 >;
 
 /**

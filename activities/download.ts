@@ -152,8 +152,17 @@ function failure(classified: Classified, message = classified.message): Applicat
 /** What the download activities use. */
 export type DownloadActivityDeps = Pick<
   ActivityDeps,
-  | 'db' | 'logger' | 'downloadDir' | 'ytDlpPath' | 'ytDlpFeatures' | 'socketTimeoutSeconds' | 'maxFileSizeBytes'
-  | 'destinations' | 'resolveHost' | 'proxyResolvesHosts' | 'heartbeatEveryMs'
+  | 'db'
+  | 'logger'
+  | 'downloadDir'
+  | 'ytDlpPath'
+  | 'ytDlpFeatures'
+  | 'socketTimeoutSeconds'
+  | 'maxFileSizeBytes'
+  | 'destinations'
+  | 'resolveHost'
+  | 'proxyResolvesHosts'
+  | 'heartbeatEveryMs'
 >;
 
 export function createDownloadActivities(deps: DownloadActivityDeps) {
@@ -164,7 +173,9 @@ export function createDownloadActivities(deps: DownloadActivityDeps) {
      */
     async discardDownload(input: DownloadInput, startedAt: number): Promise<string[]> {
       return inActivityScope(deps.logger, input.correlationId, async (log) => {
-        const removed = await removeUnverifiedFiles(deps.downloadDir, input.contentKey.slice(0, 12), new Date(startedAt), { partials: true });
+        const removed = await removeUnverifiedFiles(deps.downloadDir, input.contentKey.slice(0, 12), new Date(startedAt), {
+          partials: true,
+        });
         log.info({ removed }, 'cancelled download: its files are removed');
         return removed;
       });
@@ -250,7 +261,10 @@ export function createDownloadActivities(deps: DownloadActivityDeps) {
           let classified = classifyYtDlpFailure(run.stderr, run, run.notices);
           // Exit 0 without a file and without a notice that explains it: nothing to go on.
           if (run.code === 0 && classified.kind === 'Unknown') classified = make('Unknown', 'yt-dlp finished without reporting a file');
-          log.warn({ kind: classified.kind, retryable: classified.retryable, detail: classified.detail, exitCode: run.code, removed }, 'download attempt failed');
+          log.warn(
+            { kind: classified.kind, retryable: classified.retryable, detail: classified.detail, exitCode: run.code, removed },
+            'download attempt failed',
+          );
           throw failure(classified, userMessage(classified, deps.maxFileSizeBytes));
         }
 

@@ -76,7 +76,8 @@ export type FinalFile = { ok: true; relativePath: string } | { ok: false; reason
  */
 export async function finalizeFile(downloadDir: string, reported: string): Promise<FinalFile> {
   const absolute = path.resolve(downloadDir, reported);
-  if (!isInside(downloadDir, absolute)) return { ok: false, reason: 'outside', detail: `yt-dlp wrote outside the download directory: ${absolute}` };
+  if (!isInside(downloadDir, absolute))
+    return { ok: false, reason: 'outside', detail: `yt-dlp wrote outside the download directory: ${absolute}` };
   const dotted = path.extname(absolute);
   let extension = dotted.slice(1).toLowerCase();
   if (!ALLOWED_EXTENSIONS.has(extension)) {
@@ -91,7 +92,11 @@ export async function finalizeFile(downloadDir: string, reported: string): Promi
   }
   if (!ALLOWED_EXTENSIONS.has(extension)) {
     await fs.rm(absolute, { force: true });
-    return { ok: false, reason: 'extension', detail: `refused a file with the extension "${extension || '(none)'}": ${path.basename(absolute)}` };
+    return {
+      ok: false,
+      reason: 'extension',
+      detail: `refused a file with the extension "${extension || '(none)'}": ${path.basename(absolute)}`,
+    };
   }
   const name = safeFileName(path.basename(absolute, dotted), extension);
   const target = path.join(path.dirname(absolute), name);
@@ -105,7 +110,12 @@ export async function finalizeFile(downloadDir: string, reported: string): Promi
  * telling us its file, or over the size limit), and with `partials` its
  * partial files too. Older final files, of an earlier completed download, stay.
  */
-export async function removeUnverifiedFiles(downloadDir: string, suffix: string, since: Date, options: { partials: boolean }): Promise<string[]> {
+export async function removeUnverifiedFiles(
+  downloadDir: string,
+  suffix: string,
+  since: Date,
+  options: { partials: boolean },
+): Promise<string[]> {
   const removed: string[] = [];
   const ours = (name: string) => name.includes(`-${suffix}.`);
   const sweep = async (dir: string, recentOnly: boolean) => {

@@ -66,7 +66,15 @@ export function createRecordActivities(deps: Pick<ActivityDeps, 'db' | 'logger' 
         const finishedAt = new Date();
         const data =
           outcome.status === 'completed'
-            ? { state: 'completed' as const, title: outcome.title, filePath: outcome.filePath, sizeBytes: BigInt(outcome.sizeBytes), error: null, errorKind: null, finishedAt }
+            ? {
+                state: 'completed' as const,
+                title: outcome.title,
+                filePath: outcome.filePath,
+                sizeBytes: BigInt(outcome.sizeBytes),
+                error: null,
+                errorKind: null,
+                finishedAt,
+              }
             : outcome.status === 'cancelled'
               ? { state: 'cancelled' as const, error: `cancelled by ${outcome.by.name}`, errorKind: 'Cancelled', finishedAt }
               : { state: 'failed' as const, error: outcome.message, errorKind: outcome.errorKind, finishedAt };

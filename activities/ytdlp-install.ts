@@ -49,10 +49,14 @@ export function versionWarnings(version: string, now: Date): string[] {
   if (age === null) return [`yt-dlp reports the version "${version}", which is not a release date; cannot tell how old it is`];
   const warnings: string[] = [];
   if (version.trim() < FIRST_SAFE_EXTENSIONS_RELEASE) {
-    warnings.push(`yt-dlp ${version} predates the fix for CVE-2024-38519 (files with unsafe extensions); this app refuses such files itself, but upgrade`);
+    warnings.push(
+      `yt-dlp ${version} predates the fix for CVE-2024-38519 (files with unsafe extensions); this app refuses such files itself, but upgrade`,
+    );
   }
   if (age > STALE_AFTER_DAYS) {
-    warnings.push(`yt-dlp ${version} is ${age} days old; sites change often and many will fail. Install a current yt-dlp and point YTDLP_PATH at it (see the README)`);
+    warnings.push(
+      `yt-dlp ${version} is ${age} days old; sites change often and many will fail. Install a current yt-dlp and point YTDLP_PATH at it (see the README)`,
+    );
   }
   return warnings;
 }

@@ -52,18 +52,26 @@ export function buildYtDlpArgs(o: YtDlpOptions): string[] {
     '--continue', // a retry resumes the .part file left by the previous attempt
     '--no-mtime',
     '--restrict-filenames',
-    '--socket-timeout', String(o.socketTimeoutSeconds),
-    '--max-filesize', String(o.maxFileSizeBytes),
+    '--socket-timeout',
+    String(o.socketTimeoutSeconds),
+    '--max-filesize',
+    String(o.maxFileSizeBytes),
     // This workflow downloads one video. A page that turns out to be a playlist
     // (several <video> tags, a feed, a channel) stops with exit code 101 before
     // any entry is downloaded, instead of downloading them all and reporting one.
-    '--break-match-filters', '!playlist_id',
+    '--break-match-filters',
+    '!playlist_id',
     // Temporal owns retries across attempts; yt-dlp only smooths over short blips.
-    '--retries', '2',
-    '--fragment-retries', '3',
-    '--paths', o.downloadDir,
-    '--paths', `temp:${path.join(o.downloadDir, INCOMPLETE_DIR)}`,
-    '--output', `%(title).120B-${o.uniqueSuffix}.%(ext)s`,
+    '--retries',
+    '2',
+    '--fragment-retries',
+    '3',
+    '--paths',
+    o.downloadDir,
+    '--paths',
+    `temp:${path.join(o.downloadDir, INCOMPLETE_DIR)}`,
+    '--output',
+    `%(title).120B-${o.uniqueSuffix}.%(ext)s`,
     '--progress-template',
     `download:${PROGRESS_MARK} %(progress.status)s %(progress.downloaded_bytes)s %(progress.total_bytes)s %(progress.total_bytes_estimate)s %(progress.speed)s %(progress.eta)s`,
     // The file first, on a line of bounded length, so a site cannot push it past
@@ -85,14 +93,33 @@ export function buildYtDlpArgs(o: YtDlpOptions): string[] {
 // programs, certificates, a proxy and a home for caches, and never the bot
 // token, database URLs or anything else the worker was started with.
 const PASSED_ENVIRONMENT = [
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'TMPDIR', 'TZ', 'LANG', 'LANGUAGE', 'XDG_CACHE_HOME',
-  'http_proxy', 'https_proxy', 'all_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY',
-  'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'TMPDIR',
+  'TZ',
+  'LANG',
+  'LANGUAGE',
+  'XDG_CACHE_HOME',
+  'http_proxy',
+  'https_proxy',
+  'all_proxy',
+  'no_proxy',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'ALL_PROXY',
+  'NO_PROXY',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'REQUESTS_CA_BUNDLE',
 ];
 
 /** The environment yt-dlp runs with: the variables above (and LC_*) from `env`, plus unbuffered UTF-8 output. */
 export function ytDlpEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const passed = Object.entries(env).filter(([name, value]) => value !== undefined && (PASSED_ENVIRONMENT.includes(name) || name.startsWith('LC_')));
+  const passed = Object.entries(env).filter(
+    ([name, value]) => value !== undefined && (PASSED_ENVIRONMENT.includes(name) || name.startsWith('LC_')),
+  );
   return { ...Object.fromEntries(passed), PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' };
 }
 
@@ -114,8 +141,15 @@ function num(value: string | undefined): number | null {
 }
 
 const UNITS: Record<string, number> = {
-  B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4,
-  KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3, TB: 1000 ** 4,
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+  KB: 1000,
+  MB: 1000 ** 2,
+  GB: 1000 ** 3,
+  TB: 1000 ** 4,
 };
 
 function bytes(amount: string, unit: string): number | null {
@@ -160,7 +194,8 @@ function parseDefaultLine(trimmed: string): Progress | null {
   if (words[i] === 'in' && /^[\d:]+$/.test(words[i + 1] ?? '')) i += 2;
   let speed: number | null = null;
   if (words[i] === 'at') {
-    if (words[i + 1] === 'Unknown') i += 3; // "Unknown B/s" or "Unknown speed"
+    if (words[i + 1] === 'Unknown')
+      i += 3; // "Unknown B/s" or "Unknown speed"
     else {
       speed = sizeOf(words[i + 1], true);
       i += 2;

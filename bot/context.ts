@@ -6,7 +6,10 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { Redis } from '../lib/redis';
 
-export type BotSettings = Pick<Config, 'ADMIN_IDS' | 'MAX_URLS_PER_MESSAGE' | 'MAX_URL_LENGTH' | 'ALLOW_PRIVATE_URLS' | 'ALLOWED_PRIVATE_HOSTS'>;
+export type BotSettings = Pick<
+  Config,
+  'ADMIN_IDS' | 'MAX_URLS_PER_MESSAGE' | 'MAX_URL_LENGTH' | 'ALLOW_PRIVATE_URLS' | 'ALLOWED_PRIVATE_HOSTS'
+>;
 
 /** What the bot's features need; production and tests each build one. */
 export interface BotDeps {

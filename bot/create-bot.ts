@@ -51,7 +51,8 @@ export function createBot(deps: BotDeps, connection: BotConnection): Bot<BotCont
 
 /** Bot API errors say which method failed; keep that, drop the request payload. */
 function describeError(error: unknown): unknown {
-  if (error instanceof GrammyError) return { type: 'GrammyError', method: error.method, code: error.error_code, description: error.description };
+  if (error instanceof GrammyError)
+    return { type: 'GrammyError', method: error.method, code: error.error_code, description: error.description };
   if (error instanceof HttpError) return { type: 'HttpError', message: error.message };
   return error;
 }

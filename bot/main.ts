@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'Redis connection problem'));
   const downloads = new DownloadsClient(temporal, downloadsSettings(config), completedLookup(db, config.DOWNLOAD_DIR));
-  const bot = createBot({ settings: config, logger, downloads, redis }, { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT });
+  const bot = createBot(
+    { settings: config, logger, downloads, redis },
+    { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT },
+  );
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -32,10 +35,11 @@ async function main(): Promise<void> {
     logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not register bot commands');
   });
   // A stop asked for while starting up means: do not start polling at all.
-  if (!stopping) await bot.start({
-    allowed_updates: ALLOWED_UPDATES,
-    onStart: (me) => logger.info({ username: me.username, apiRoot: redactUrlPasswords(config.TELEGRAM_API_ROOT) }, 'bot started'),
-  });
+  if (!stopping)
+    await bot.start({
+      allowed_updates: ALLOWED_UPDATES,
+      onStart: (me) => logger.info({ username: me.username, apiRoot: redactUrlPasswords(config.TELEGRAM_API_ROOT) }, 'bot started'),
+    });
   await temporal.connection.close();
   await db.$disconnect();
   redis.disconnect();

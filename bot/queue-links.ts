@@ -59,7 +59,10 @@ export async function queueLinks(deps: BotDeps, request: LinkRequest): Promise<I
   const refusals = await refusedDestinations(deps, [...unique]);
   for (const [key, refusal] of refusals) {
     const url = unique.get(key)!;
-    logger.warn({ url: url.normalized, address: refusal.address, category: refusal.category }, 'link refused: private or internal destination');
+    logger.warn(
+      { url: url.normalized, address: refusal.address, category: refusal.category },
+      'link refused: private or internal destination',
+    );
     // Shown as parsed: "http://0x7f000001/" is echoed as http://127.0.0.1/.
     report.rejected.push({ input: url.normalized, reason: 'private_address', refusal });
     unique.delete(key);
@@ -89,10 +92,19 @@ export async function queueLinks(deps: BotDeps, request: LinkRequest): Promise<I
       continue;
     }
     try {
-      const started = await downloads.startOrJoin({ contentKey, url, mode: request.mode, correlationId: request.correlationId, subscriber });
+      const started = await downloads.startOrJoin({
+        contentKey,
+        url,
+        mode: request.mode,
+        correlationId: request.correlationId,
+        subscriber,
+      });
       (started.outcome === 'joined' ? report.joined : report.queued).push({ url: url.original, shortId: started.shortId });
       report.paused ||= started.paused === true;
-      log.info({ url: url.normalized, joined: started.outcome === 'joined', paused: started.paused }, started.outcome === 'joined' ? 'joined running download' : 'download queued');
+      log.info(
+        { url: url.normalized, joined: started.outcome === 'joined', paused: started.paused },
+        started.outcome === 'joined' ? 'joined running download' : 'download queued',
+      );
     } catch (err) {
       log.error({ err }, 'could not queue download; not asking Temporal again for this message');
       report.failed.push(url.original);

@@ -77,15 +77,27 @@ export function intakeReplyText(r: IntakeReport): string {
   const queuedTitle = `Queued ${count(r.queued.length, 'download')}${r.paused ? ' (paused: everything is paused until /resume)' : ''}:`;
   const lines = [
     // What needs the user's action comes first, so a long reply never cuts it off.
-    ...section(`Could not be queued right now, please send again later (ref: ${r.correlationId}):`, r.failed.map((u) => shortUrl(u))),
+    ...section(
+      `Could not be queued right now, please send again later (ref: ${r.correlationId}):`,
+      r.failed.map((u) => shortUrl(u)),
+    ),
     ...section(queuedTitle, r.queued.map(named)),
     ...section('Already downloading (you will be told when it finishes):', r.joined.map(named)),
     ...section(
       'Already downloaded:',
-      r.alreadyDone.map(({ url, shortId, file }) => `[${shortId}] ${shownTitle(file.title)} (${humanSize(file.sizeBytes)}) - ${file.filePath} [${shortUrl(url, 60)}]`),
+      r.alreadyDone.map(
+        ({ url, shortId, file }) =>
+          `[${shortId}] ${shownTitle(file.title)} (${humanSize(file.sizeBytes)}) - ${file.filePath} [${shortUrl(url, 60)}]`,
+      ),
     ),
-    ...section('Repeated in this message (counted once):', r.duplicates.map((u) => shortUrl(u))),
-    ...section('Not accepted:', r.rejected.map((r) => `${shortUrl(r.input, 60)} - ${rejectionText(r)}`)),
+    ...section(
+      'Repeated in this message (counted once):',
+      r.duplicates.map((u) => shortUrl(u)),
+    ),
+    ...section(
+      'Not accepted:',
+      r.rejected.map((r) => `${shortUrl(r.input, 60)} - ${rejectionText(r)}`),
+    ),
   ];
   return fitMessage(lines.join('\n').trim());
 }

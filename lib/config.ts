@@ -38,24 +38,22 @@ const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const adminIds = z
-  .string({ error: 'is required: comma-separated Telegram user IDs' })
-  .transform((value, ctx) => {
-    const parts = value
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean);
-    if (parts.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'needs at least one Telegram user ID' });
-      return z.NEVER;
-    }
-    const bad = parts.filter((p) => !/^\d{1,15}$/.test(p));
-    if (bad.length > 0) {
-      ctx.addIssue({ code: 'custom', message: `has entries that are not user IDs: ${bad.map(shownValue).join(', ')}` });
-      return z.NEVER;
-    }
-    return parts.map(Number);
-  });
+const adminIds = z.string({ error: 'is required: comma-separated Telegram user IDs' }).transform((value, ctx) => {
+  const parts = value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (parts.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'needs at least one Telegram user ID' });
+    return z.NEVER;
+  }
+  const bad = parts.filter((p) => !/^\d{1,15}$/.test(p));
+  if (bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `has entries that are not user IDs: ${bad.map(shownValue).join(', ')}` });
+    return z.NEVER;
+  }
+  return parts.map(Number);
+});
 
 const url = (protocols: string[], example: string) =>
   z.string().refine(
@@ -85,13 +83,14 @@ const byteSize = z.string().transform((value, ctx) => {
 const allowedHosts = z.string().transform((value, ctx) => {
   const parsed = parseAllowedHosts(value);
   if (parsed.ok) return parsed.hosts;
-  ctx.addIssue({ code: 'custom', message: `has entries that are not host names, IP addresses or CIDR ranges: ${parsed.bad.map(shownValue).join(', ')}` });
+  ctx.addIssue({
+    code: 'custom',
+    message: `has entries that are not host names, IP addresses or CIDR ranges: ${parsed.bad.map(shownValue).join(', ')}`,
+  });
   return z.NEVER;
 });
 
-const hostPort = z
-  .string()
-  .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, { error: 'must be host:port, like 127.0.0.1:7233' });
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, { error: 'must be host:port, like 127.0.0.1:7233' });
 
 const taskQueue = z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'must be a task queue name (letters, digits, . _ -)' });
 
@@ -102,13 +101,14 @@ export const configSchema = z.object({
     .regex(/^\d{3,15}:[A-Za-z0-9_-]{20,}$/, { error: 'does not look like a bot token (digits:letters)' }),
   TELEGRAM_API_ROOT: url(['http:', 'https:'], 'https://api.telegram.org').default('https://api.telegram.org'),
   ADMIN_IDS: adminIds,
-  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgresql://user@host:5432/db').default(
-    'postgresql://postgres@127.0.0.1:5432/mediadl',
-  ),
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgresql://user@host:5432/db').default('postgresql://postgres@127.0.0.1:5432/mediadl'),
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379/0').default('redis://127.0.0.1:6379/0'),
   REDIS_KEY_PREFIX: z.string().max(100).default('mediadl:'),
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'must be a namespace name' }).default('default'),
+  TEMPORAL_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'must be a namespace name' })
+    .default('default'),
   TEMPORAL_UI_PORT: integer(1, 65535).default(8233),
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_DEV_DB_FILE: z.string().min(1).default('.data/temporal.db'),
@@ -131,9 +131,11 @@ export const configSchema = z.object({
   MAX_URL_LENGTH: integer(32, 65536).default(2048),
   ALLOW_PRIVATE_URLS: boolean.default(false),
   ALLOWED_PRIVATE_HOSTS: allowedHosts.optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-    error: 'must be one of fatal, error, warn, info, debug, trace, silent',
-  }).default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
   LOG_PRETTY: boolean.default(false),
 });
 

@@ -60,7 +60,7 @@ const AUTHORITY_END = new Set(['/', '?', '#', '"', "'", '<', '>', '\\', '`', ' '
 export function redactUrlPasswords(text: string): string {
   let out = '';
   let copied = 0;
-  for (let mark = text.indexOf('://'); mark !== -1; ) {
+  for (let mark = text.indexOf('://'); mark !== -1;) {
     const start = mark + 3;
     let end = start;
     let at = -1;

@@ -56,11 +56,7 @@ export async function withSchemaEngine<T>(databaseUrl: string, fn: (engine: Sche
   const pool = poolWithCharAsText(new pg.Pool({ connectionString: databaseUrl, max: 2 }));
   try {
     const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
-    const engine = await SchemaEngine.new(
-      { datamodels: [[SCHEMA_PATH, fs.readFileSync(SCHEMA_PATH, 'utf8')]] },
-      () => undefined,
-      adapter,
-    );
+    const engine = await SchemaEngine.new({ datamodels: [[SCHEMA_PATH, fs.readFileSync(SCHEMA_PATH, 'utf8')]] }, () => undefined, adapter);
     try {
       return await fn(engine);
     } finally {
@@ -74,7 +70,10 @@ export async function withSchemaEngine<T>(databaseUrl: string, fn: (engine: Sche
 export function readMigrations(dir = MIGRATIONS_DIR): MigrationList {
   const lockPath = path.join(dir, 'migration_lock.toml');
   const names = fs.existsSync(dir)
-    ? fs.readdirSync(dir).filter((name) => fs.existsSync(path.join(dir, name, 'migration.sql'))).sort()
+    ? fs
+        .readdirSync(dir)
+        .filter((name) => fs.existsSync(path.join(dir, name, 'migration.sql')))
+        .sort()
     : [];
   return {
     baseDir: dir,
@@ -82,7 +81,10 @@ export function readMigrations(dir = MIGRATIONS_DIR): MigrationList {
     shadowDbInitScript: '',
     migrationDirectories: names.map((name) => ({
       path: name,
-      migrationFile: { path: 'migration.sql', content: { tag: 'ok' as const, value: fs.readFileSync(path.join(dir, name, 'migration.sql'), 'utf8') } },
+      migrationFile: {
+        path: 'migration.sql',
+        content: { tag: 'ok' as const, value: fs.readFileSync(path.join(dir, name, 'migration.sql'), 'utf8') },
+      },
     })),
   };
 }

@@ -14,7 +14,10 @@ export function resolveTemporalCli(env: NodeJS.ProcessEnv = process.env): string
   }
   const goInstalled = [
     ...(env.GOBIN ? [path.join(env.GOBIN, 'temporal')] : []),
-    ...(env.GOPATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'bin', 'temporal')),
+    ...(env.GOPATH ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((dir) => path.join(dir, 'bin', 'temporal')),
     path.join(os.homedir(), 'go', 'bin', 'temporal'),
   ];
   const found = findExecutable('temporal', env) ?? goInstalled.find(isExecutable);

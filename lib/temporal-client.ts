@@ -5,9 +5,7 @@ import type { Logger } from './logger';
  * Connects to Temporal, waiting for the server while it starts (as it does
  * under `npm run dev`), up to `waitMs`.
  */
-export async function connectTemporal(
-  options: { address: string; namespace: string; logger?: Logger; waitMs?: number },
-): Promise<Client> {
+export async function connectTemporal(options: { address: string; namespace: string; logger?: Logger; waitMs?: number }): Promise<Client> {
   const deadline = Date.now() + (options.waitMs ?? 60_000);
   for (let attempt = 1; ; attempt++) {
     try {

@@ -17,6 +17,6 @@ async function main(): Promise<void> {
 main()
   .then(() => process.exit(0))
   .catch((err: unknown) => {
-  console.error(`migration failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+    console.error(`migration failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   await ensureDatabase(scratch);
   try {
     const sql = await pendingSchemaSql(scratch);
-    if (!sql || /^-- This is an empty migration\.?$/m.test(sql) && sql.split('\n').length <= 1) {
+    if (!sql || (/^-- This is an empty migration\.?$/m.test(sql) && sql.split('\n').length <= 1)) {
       console.log('schema.prisma matches the migrations; nothing to write');
       return;
     }
@@ -38,6 +38,6 @@ async function main(): Promise<void> {
 main()
   .then(() => process.exit(0))
   .catch((err: unknown) => {
-  console.error(`could not create migration: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+    console.error(`could not create migration: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });

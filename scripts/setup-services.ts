@@ -80,6 +80,6 @@ async function main(): Promise<void> {
 main()
   .then(() => process.exit(0))
   .catch((err: unknown) => {
-  console.error(`setup: ERROR: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+    console.error(`setup: ERROR: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });

@@ -23,8 +23,7 @@ export interface SetupFacts {
 }
 
 export type SetupAction =
-  | { kind: 'add-backports-source'; codename: string }
-  | { kind: 'apt-install'; packages: string[]; fromBackports: boolean };
+  { kind: 'add-backports-source'; codename: string } | { kind: 'apt-install'; packages: string[]; fromBackports: boolean };
 
 export interface SetupPlan {
   actions: SetupAction[];
@@ -46,13 +45,18 @@ export function planYtDlpSetup(facts: SetupFacts): SetupPlan {
 
   if (facts.ytDlpPathSetting) {
     if (!facts.ytDlp) {
-      return { actions, notes, error: `YTDLP_PATH is set to ${facts.ytDlpPathSetting}, which is not an executable. Fix YTDLP_PATH or unset it to use Debian's yt-dlp.` };
+      return {
+        actions,
+        notes,
+        error: `YTDLP_PATH is set to ${facts.ytDlpPathSetting}, which is not an executable. Fix YTDLP_PATH or unset it to use Debian's yt-dlp.`,
+      };
     }
     notes.push(`yt-dlp ${facts.ytDlp.version} at ${facts.ytDlp.path} (YTDLP_PATH); the Debian package is left alone`);
   } else if (!facts.ytDlp || (facts.ytDlp.debianPackage && isDebian(facts.os) && tooOld(facts.ytDlp.version))) {
     // Only on Debian do we know a newer package exists (backports on 12, the main suite after);
     // elsewhere an old packaged yt-dlp is warned about, and the app refuses unsafe files itself.
-    if (facts.ytDlp) notes.push(`Debian's yt-dlp ${facts.ytDlp.version} is too old (before ${FIRST_SAFE_EXTENSIONS_RELEASE}); upgrading it`);
+    if (facts.ytDlp)
+      notes.push(`Debian's yt-dlp ${facts.ytDlp.version} is too old (before ${FIRST_SAFE_EXTENSIONS_RELEASE}); upgrading it`);
     packages.push('yt-dlp');
     fromBackports = isBookworm(facts.os);
   } else {
@@ -65,7 +69,11 @@ export function planYtDlpSetup(facts: SetupFacts): SetupPlan {
       const command = fromBackports
         ? `sudo apt-get install -y -t bookworm-backports ${packages.join(' ')} (after adding the bookworm-backports source)`
         : `sudo apt-get install -y ${packages.join(' ')}`;
-      return { actions, notes, error: `${packages.join(' and ')} not installed (or too old). Run: ${command}, or install a current yt-dlp yourself and set YTDLP_PATH (see the README)` };
+      return {
+        actions,
+        notes,
+        error: `${packages.join(' and ')} not installed (or too old). Run: ${command}, or install a current yt-dlp yourself and set YTDLP_PATH (see the README)`,
+      };
     }
     if (fromBackports && !facts.backportsSourcePresent) actions.push({ kind: 'add-backports-source', codename: 'bookworm' });
     actions.push({ kind: 'apt-install', packages, fromBackports });
@@ -123,7 +131,10 @@ function gatherFacts(): SetupFacts {
 }
 
 function apt(args: string[]): void {
-  execFileSync('apt-get', ['-qq', ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['-qq', ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 function act(action: SetupAction): void {
@@ -131,7 +142,14 @@ function act(action: SetupAction): void {
     say(`adding the ${action.codename}-backports source (/etc/apt/sources.list.d/${action.codename}-backports.sources)`);
     fs.writeFileSync(
       `/etc/apt/sources.list.d/${action.codename}-backports.sources`,
-      ['Types: deb', 'URIs: http://deb.debian.org/debian', `Suites: ${action.codename}-backports`, 'Components: main', 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg', ''].join('\n'),
+      [
+        'Types: deb',
+        'URIs: http://deb.debian.org/debian',
+        `Suites: ${action.codename}-backports`,
+        'Components: main',
+        'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
+        '',
+      ].join('\n'),
     );
     return;
   }

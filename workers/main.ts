@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   const ytDlp = await probeYtDlp(config.YTDLP_PATH);
   if (ytDlp) {
     logger.info({ ytDlp: ytDlp.executable, version: ytDlp.version, features: ytDlp.features }, 'yt-dlp found');
-    for (const warning of versionWarnings(ytDlp.version, new Date())) logger.warn({ ytDlp: ytDlp.executable, version: ytDlp.version }, warning);
+    for (const warning of versionWarnings(ytDlp.version, new Date()))
+      logger.warn({ ytDlp: ytDlp.executable, version: ytDlp.version }, warning);
   } else {
     // Downloads fail (retryably, naming YTDLP_PATH) until it is installed; other work goes on.
     logger.error({ YTDLP_PATH: config.YTDLP_PATH }, 'yt-dlp cannot be run; check YTDLP_PATH');

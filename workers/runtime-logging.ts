@@ -12,7 +12,14 @@ export function installTemporalLogging(logger: Logger): void {
   installed = true;
   // The SDK's info lines (worker state, webpack's bundle summary) drown our own;
   // they show up when LOG_LEVEL asks for debug or trace.
-  const level: LogLevel = logger.level === 'trace' ? 'TRACE' : logger.level === 'debug' ? 'DEBUG' : logger.level === 'error' || logger.level === 'fatal' || logger.level === 'silent' ? 'ERROR' : 'WARN';
+  const level: LogLevel =
+    logger.level === 'trace'
+      ? 'TRACE'
+      : logger.level === 'debug'
+        ? 'DEBUG'
+        : logger.level === 'error' || logger.level === 'fatal' || logger.level === 'silent'
+          ? 'ERROR'
+          : 'WARN';
   const temporalLog = logger.child({ component: 'temporal' });
   Runtime.install({
     logger: new DefaultLogger(level, ({ level: l, message, meta }) => {

@@ -59,9 +59,11 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
       for (const id of active) outbox.add(id);
       return { paused, message: `everything is paused; ${active.size} running or queued downloads stop`, affected: active.size };
     },
-    { validator: (_request: { by: Actor }) => {
-      if (paused) throw new Error(`everything is already paused (by ${pausedBy?.name ?? 'someone'})`);
-    } },
+    {
+      validator: (_request: { by: Actor }) => {
+        if (paused) throw new Error(`everything is already paused (by ${pausedBy?.name ?? 'someone'})`);
+      },
+    },
   );
   setHandler(
     resumeAllUpdate,
@@ -73,9 +75,11 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
       log.info('everything resumed', { by: by.id, downloads: active.size });
       return { paused, message: `everything resumed; ${active.size} downloads continue`, affected: active.size };
     },
-    { validator: (_request: { by: Actor }) => {
-      if (!paused) throw new Error('nothing is paused globally');
-    } },
+    {
+      validator: (_request: { by: Actor }) => {
+        if (!paused) throw new Error('nothing is paused globally');
+      },
+    },
   );
 
   for (;;) {

@@ -237,7 +237,10 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
       d.pausedBy = null;
       log.info('resumed', { by: by.id });
       return d.globalPaused
-        ? { state: 'paused', message: `no longer paused on its own, but everything is still paused (by ${d.globalPausedBy?.name ?? 'someone'})` }
+        ? {
+            state: 'paused',
+            message: `no longer paused on its own, but everything is still paused (by ${d.globalPausedBy?.name ?? 'someone'})`,
+          }
         : { state: 'queued', message: 'resumed; it continues from its partial file' };
     },
     {
@@ -292,7 +295,9 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
 
   async function registerWithControl(): Promise<void> {
     try {
-      await getExternalWorkflowHandle(controlWorkflowId(workflowInfo().taskQueue)).signal(registerSignal, { workflowId: workflowInfo().workflowId });
+      await getExternalWorkflowHandle(controlWorkflowId(workflowInfo().taskQueue)).signal(registerSignal, {
+        workflowId: workflowInfo().workflowId,
+      });
     } catch (err) {
       // Without the control workflow a global pause cannot reach this download; it still runs.
       log.warn('could not register with the control workflow', { error: String(err) });
@@ -376,7 +381,7 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
   }
 
   async function downloadUntilDone(): Promise<DownloadOutcome> {
-    for (let round = 1; ; ) {
+    for (let round = 1; ;) {
       await waitWhilePaused();
       if (d.cancelledBy) return { status: 'cancelled', by: d.cancelledBy };
       try {

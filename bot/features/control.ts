@@ -21,7 +21,11 @@ controlFeature.command('pause', async (ctx) => {
   const { downloads } = ctx.deps;
   if (id) return void (await ctx.reply(answerText('⏸ Paused', await downloads.pause(id, actorOf(ctx)))));
   const result = await downloads.pauseAll(actorOf(ctx));
-  await ctx.reply(result.ok ? `⏸ Paused: ${result.message}. Links you send now wait too; /resume continues everything.` : `Could not pause: ${result.message}`);
+  await ctx.reply(
+    result.ok
+      ? `⏸ Paused: ${result.message}. Links you send now wait too; /resume continues everything.`
+      : `Could not pause: ${result.message}`,
+  );
 });
 
 controlFeature.command('resume', async (ctx) => {
@@ -34,14 +38,19 @@ controlFeature.command('resume', async (ctx) => {
 
 controlFeature.command('cancel', async (ctx) => {
   const id = ctx.match.trim();
-  if (!id) return void (await ctx.reply('Give the ID of the download to cancel (shown in brackets in my replies), or "all": /cancel 1a2b3c4d'));
-  if (id.toLowerCase() !== 'all') return void (await ctx.reply(answerText('🚫 Cancelled', await ctx.deps.downloads.cancel(id, actorOf(ctx)))));
+  if (!id)
+    return void (await ctx.reply('Give the ID of the download to cancel (shown in brackets in my replies), or "all": /cancel 1a2b3c4d'));
+  if (id.toLowerCase() !== 'all')
+    return void (await ctx.reply(answerText('🚫 Cancelled', await ctx.deps.downloads.cancel(id, actorOf(ctx)))));
   const { active } = await ctx.deps.downloads.globalState();
   if (active.length === 0) return void (await ctx.reply('Nothing to cancel: no download is queued or running.'));
   const keyboard = new InlineKeyboard().text(`Cancel all ${active.length}`, CANCEL_ALL_CONFIRM).text('Keep them', CANCEL_ALL_KEEP);
-  await ctx.reply(`Cancel all ${active.length} queued and running downloads? Their partial files are removed and everyone who asked is told.`, {
-    reply_markup: keyboard,
-  });
+  await ctx.reply(
+    `Cancel all ${active.length} queued and running downloads? Their partial files are removed and everyone who asked is told.`,
+    {
+      reply_markup: keyboard,
+    },
+  );
 });
 
 controlFeature.callbackQuery(CANCEL_ALL_CONFIRM, async (ctx) => {

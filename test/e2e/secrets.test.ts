@@ -33,7 +33,17 @@ const DATABASE_PASSWORD = 'pg-CANARY-pass@1234';
 const REDIS_PASSWORD = 'redis-CANARY-pass:5678';
 
 /** Every form a secret can leak in: as set, URL-encoded (as in a URL), and in the request path with the token. */
-const LEAK_FORMS = [TOKEN, encodeURIComponent(TOKEN), TOKEN.split(':')[1]!, TELEGRAM_PASSWORD, encodeURIComponent(TELEGRAM_PASSWORD), DATABASE_PASSWORD, encodeURIComponent(DATABASE_PASSWORD), REDIS_PASSWORD, encodeURIComponent(REDIS_PASSWORD)];
+const LEAK_FORMS = [
+  TOKEN,
+  encodeURIComponent(TOKEN),
+  TOKEN.split(':')[1]!,
+  TELEGRAM_PASSWORD,
+  encodeURIComponent(TELEGRAM_PASSWORD),
+  DATABASE_PASSWORD,
+  encodeURIComponent(DATABASE_PASSWORD),
+  REDIS_PASSWORD,
+  encodeURIComponent(REDIS_PASSWORD),
+];
 
 let temporal: TestTemporal;
 let database: TestDatabase;
@@ -154,7 +164,11 @@ test('no secret reaches a log line, a Bot API call or the downloader, through a 
   telegram.rateLimitNext = 1;
   const third = textMessage({ userId: ADMIN, text: '/start' });
   telegram.pushUpdate(third);
-  await telegram.waitForCall((c) => c.method === 'sendMessage' && /Something went wrong/.test(String(c.payload.text)), 30_000, 'the apology');
+  await telegram.waitForCall(
+    (c) => c.method === 'sendMessage' && /Something went wrong/.test(String(c.payload.text)),
+    30_000,
+    'the apology',
+  );
 
   for (const p of processes) p.child.kill('SIGINT');
   await Promise.all(processes.map((p) => p.exited));
@@ -162,7 +176,8 @@ test('no secret reaches a log line, a Bot API call or the downloader, through a 
   const logs = processes.map((p) => ({ name: p.name, text: p.output.join('') }));
   for (const { name, text: output } of logs) {
     expect(output).toContain(name === 'bot' ? '"msg":"bot started"' : '"msg":"worker started"');
-    for (const secret of LEAK_FORMS) expect({ process: name, leaks: output.includes(secret) ? secret : null }).toEqual({ process: name, leaks: null });
+    for (const secret of LEAK_FORMS)
+      expect({ process: name, leaks: output.includes(secret) ? secret : null }).toEqual({ process: name, leaks: null });
   }
   // The worker names the yt-dlp it runs, and says when it is old.
   const worker = logs.find((l) => l.name === 'worker')!.text;
@@ -181,7 +196,8 @@ test('no secret reaches a log line, a Bot API call or the downloader, through a 
     expect(ids.length).toBeGreaterThanOrEqual(2);
     for (const id of ids) {
       const text = await historyText(client, id);
-      for (const secret of LEAK_FORMS) expect({ history: id, leaks: text.includes(secret) ? secret : null }).toEqual({ history: id, leaks: null });
+      for (const secret of LEAK_FORMS)
+        expect({ history: id, leaks: text.includes(secret) ? secret : null }).toEqual({ history: id, leaks: null });
     }
   } finally {
     await client.connection.close();
@@ -201,7 +217,14 @@ test('a config error with the token pasted into the wrong variables never echoes
   const result = spawn(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, 'bot', 'main.ts')], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TELEGRAM_BOT_TOKEN: TOKEN, ADMIN_IDS: `1,${TOKEN}`, LOG_LEVEL: TOKEN, ALLOWED_PRIVATE_HOSTS: TOKEN },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      ADMIN_IDS: `1,${TOKEN}`,
+      LOG_LEVEL: TOKEN,
+      ALLOWED_PRIVATE_HOSTS: TOKEN,
+    },
   });
   let output = '';
   for (const stream of [result.stdout!, result.stderr!]) stream.on('data', (d: Buffer) => (output += d.toString()));

@@ -57,7 +57,13 @@ test('an admin sends a link: an immediate reply, then the file on disk and a com
   expect(text).toMatch(/Size: \d+(\.\d)? KB/);
 
   const row = await stack.database.db.download.findUniqueOrThrow({ where: { contentKey: contentKey(url) }, include: { requests: true } });
-  expect(row).toMatchObject({ state: 'completed', filePath: savedAs, attempts: 1, platform: 'generic', workflowId: downloadWorkflowId(contentKey(url)) });
+  expect(row).toMatchObject({
+    state: 'completed',
+    filePath: savedAs,
+    attempts: 1,
+    platform: 'generic',
+    workflowId: downloadWorkflowId(contentKey(url)),
+  });
   expect(Number(row.sizeBytes)).toBe(stack.media.clipSize);
   expect(row.requests.map((r) => [Number(r.userId), r.messageId])).toEqual([[ADMIN_ID, messageId]]);
 
@@ -90,7 +96,11 @@ test('a link that answers 404 fails after one attempt with a plain-words message
   const update = textMessage({ userId: ADMIN_ID, text: url });
   stack.telegram.pushUpdate(update);
 
-  const failed = await stack.telegram.waitForCall(replyTo(ADMIN_ID, update.message.message_id, /Download failed/), 60_000, 'the failure message');
+  const failed = await stack.telegram.waitForCall(
+    replyTo(ADMIN_ID, update.message.message_id, /Download failed/),
+    60_000,
+    'the failure message',
+  );
   expect(String(failed.payload.text)).toContain('Reason: the page or file does not exist (HTTP 404/410)');
   expect(String(failed.payload.text)).not.toMatch(/Traceback|ERROR:|yt-dlp/);
   expect(stack.media.count('/videos/gone.mp4')).toBe(1);
@@ -117,7 +127,11 @@ test('the same link from two users is downloaded once and both are told', async 
   stack.telegram.pushUpdate(first);
   await stack.telegram.waitForCall(replyTo(ADMIN_ID, first.message.message_id, /Queued 1 download/), 30_000, 'the first intake reply');
   stack.telegram.pushUpdate(second);
-  const joined = await stack.telegram.waitForCall(replyTo(OTHER_ADMIN_ID, second.message.message_id, /Already downloading/), 30_000, 'the second intake reply');
+  const joined = await stack.telegram.waitForCall(
+    replyTo(OTHER_ADMIN_ID, second.message.message_id, /Already downloading/),
+    30_000,
+    'the second intake reply',
+  );
   expect(String(joined.payload.text)).toContain('utm_source=chat');
 
   await stack.telegram.waitForCall(replyTo(ADMIN_ID, first.message.message_id, /Downloaded/), 60_000, 'the first completion');
@@ -137,13 +151,20 @@ test('a link already downloaded and still on disk is answered at once without do
 
   const second = textMessage({ userId: OTHER_ADMIN_ID, text: url });
   stack.telegram.pushUpdate(second);
-  const answer = await stack.telegram.waitForCall(replyTo(OTHER_ADMIN_ID, second.message.message_id, /Already downloaded/), 30_000, 'the answer');
+  const answer = await stack.telegram.waitForCall(
+    replyTo(OTHER_ADMIN_ID, second.message.message_id, /Already downloaded/),
+    30_000,
+    'the answer',
+  );
   expect(String(answer.payload.text)).toMatch(/again-[0-9a-f]{12}\.mp4/);
   expect(stack.media.count('/videos/again.mp4')).toBe(requestsBefore);
 });
 
 test('bad links are refused with their reasons and nothing is queued', async () => {
-  const update = textMessage({ userId: ADMIN_ID, text: 'ftp://example.com/a.mp4 -https://example.com/b https://user:pw@example.com/c.mp4' });
+  const update = textMessage({
+    userId: ADMIN_ID,
+    text: 'ftp://example.com/a.mp4 -https://example.com/b https://user:pw@example.com/c.mp4',
+  });
   stack.telegram.pushUpdate(update);
   const reply = await stack.telegram.waitForCall(replyTo(ADMIN_ID, update.message.message_id, /Not accepted/), 30_000, 'the refusal');
   const text = String(reply.payload.text);

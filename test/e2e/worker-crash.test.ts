@@ -51,7 +51,12 @@ afterAll(async () => {
 });
 
 const settings = (): Config =>
-  testSettings({ TASK_QUEUE: 'crash', DOWNLOAD_TASK_QUEUE: 'crash-downloads', DOWNLOAD_DIR: path.join(dir, 'downloads'), HEARTBEAT_TIMEOUT_SECONDS: 6 });
+  testSettings({
+    TASK_QUEUE: 'crash',
+    DOWNLOAD_TASK_QUEUE: 'crash-downloads',
+    DOWNLOAD_DIR: path.join(dir, 'downloads'),
+    HEARTBEAT_TIMEOUT_SECONDS: 6,
+  });
 
 /** The real worker entry point in a process of its own (one process: node loads tsx itself). */
 function startWorker(): ChildProcess {

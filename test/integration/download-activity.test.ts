@@ -54,7 +54,9 @@ function deps(overrides: Partial<ActivityDeps> = {}): ActivityDeps {
   return {
     ...activityDeps(settings, {
       // Only the record writes the download activity makes; nothing else of the database is used here.
-      db: { download: { updateMany: async (args: { data: Record<string, unknown> }) => (stateWrites.push(args.data), { count: 1 }) } } as unknown as Db,
+      db: {
+        download: { updateMany: async (args: { data: Record<string, unknown> }) => (stateWrites.push(args.data), { count: 1 }) },
+      } as unknown as Db,
       telegram: { sendReply: async () => undefined },
       logger: createLogger({ level: 'silent' }),
       ytDlpFeatures: installed,
@@ -77,8 +79,14 @@ function input(url: string): DownloadInput {
     mode: 'video',
     correlationId: 'activity-test',
     policy: {
-      downloadTaskQueue: 'unused', maxRetries: 3, retryBaseSeconds: 1, retryMaxSeconds: 10,
-      diskRecheckSeconds: 1, diskWaitHours: 1, downloadTimeoutMinutes: 5, heartbeatTimeoutSeconds: 30,
+      downloadTaskQueue: 'unused',
+      maxRetries: 3,
+      retryBaseSeconds: 1,
+      retryMaxSeconds: 10,
+      diskRecheckSeconds: 1,
+      diskWaitHours: 1,
+      downloadTimeoutMinutes: 5,
+      heartbeatTimeoutSeconds: 30,
     },
   };
 }
@@ -114,7 +122,9 @@ test('a download heartbeats its progress (percent, bytes, speed) and leaves the 
   expect(file.sizeBytes).toBe(media.clipSize);
   expect(file.title).toBe('progress');
   expect(fs.readFileSync(path.join(downloadDir, file.filePath))).toEqual(fs.readFileSync(media.clipPath));
-  const midway = beats.filter((b): b is Progress => b.status === 'downloading' && (b as Progress).percent !== null && (b as Progress).percent! < 100);
+  const midway = beats.filter(
+    (b): b is Progress => b.status === 'downloading' && (b as Progress).percent !== null && (b as Progress).percent! < 100,
+  );
   expect(midway.length).toBeGreaterThan(0);
   expect(midway.every((b) => b.totalBytes === media.clipSize && b.downloadedBytes! > 0)).toBe(true);
   // yt-dlp reports no speed on its very first line; later ones carry it.
@@ -155,7 +165,7 @@ test.each([
   { name: 'a 404', route: { status: 404 }, kind: 'NotFound', retryable: false },
   { name: 'a 503', route: { failFirst: 100, failStatus: 503 }, kind: 'ServerError', retryable: true },
   { name: 'a 429', route: { failFirst: 100, failStatus: 429 }, kind: 'RateLimited', retryable: true },
-])('$name from the server fails as $kind (retryable: $retryable), read from yt-dlp\'s own output', async ({ route, kind, retryable }) => {
+])("$name from the server fails as $kind (retryable: $retryable), read from yt-dlp's own output", async ({ route, kind, retryable }) => {
   const url = media.route(`/activity/fails-${kind}.mp4`, route);
   const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
   const failure = await downloadIn(env, deps(), url).catch((e: unknown) => e);
@@ -241,7 +251,16 @@ describe('where a link may lead, checked again right before yt-dlp starts', () =
   test('an address in ALLOWED_PRIVATE_HOSTS is downloaded even with private links refused', async () => {
     const url = media.route('/activity/allowed.mp4');
     const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
-    const file = await downloadIn(env, deps({ destinations: { allowPrivate: false, allowedHosts: [{ kind: 'range', text: '127.0.0.1', family: 'ipv4', network: '127.0.0.1', prefix: 32 }] } }), url);
+    const file = await downloadIn(
+      env,
+      deps({
+        destinations: {
+          allowPrivate: false,
+          allowedHosts: [{ kind: 'range', text: '127.0.0.1', family: 'ipv4', network: '127.0.0.1', prefix: 32 }],
+        },
+      }),
+      url,
+    );
     expect(file.sizeBytes).toBe(media.clipSize);
   });
 });
@@ -251,7 +270,10 @@ describe('limits yt-dlp itself enforces for us', () => {
     const first = media.route('/activity/entry-1.mp4');
     const second = media.route('/activity/entry-2.mp4');
     const page = path.join(media.dir, 'two-videos.html');
-    fs.writeFileSync(page, `<html><head><title>Two</title></head><body><video src="${first}"></video><video src="${second}"></video></body></html>`);
+    fs.writeFileSync(
+      page,
+      `<html><head><title>Two</title></head><body><video src="${first}"></video><video src="${second}"></video></body></html>`,
+    );
     const failure = await failureOf(media.route('/activity/two-videos.html', { file: page }));
     expect(failure).toMatchObject({ type: 'Playlist', nonRetryable: true });
     expect(failure.message).toMatch(/playlist/);
@@ -311,7 +333,10 @@ describe('final file names are safe to open, whatever the site calls them', () =
     const script = path.join(media.dir, 'hidden.bin');
     fs.writeFileSync(script, '#!/bin/sh\necho pwned\n'.repeat(50));
     const page = path.join(media.dir, 'long-title.html');
-    fs.writeFileSync(page, `<html><head><title>${'A'.repeat(70_000)}</title></head><body><video src="${media.route('/activity/hidden.bin', { file: script })}"></video></body></html>`);
+    fs.writeFileSync(
+      page,
+      `<html><head><title>${'A'.repeat(70_000)}</title></head><body><video src="${media.route('/activity/hidden.bin', { file: script })}"></video></body></html>`,
+    );
     const failure = await failureOf(media.route('/activity/long-title.html', { file: page }));
     expect(failure).toMatchObject({ type: 'UnsafeFile', nonRetryable: true });
     expect(filesLeft().filter((f) => !f.endsWith('.part'))).toEqual([]);
@@ -319,7 +344,10 @@ describe('final file names are safe to open, whatever the site calls them', () =
 
   test('a video under a 70 KB title downloads, with a title capped for the messages', async () => {
     const page = path.join(media.dir, 'long-title-video.html');
-    fs.writeFileSync(page, `<html><head><title>${'B'.repeat(70_000)}</title></head><body><video src="${media.route('/activity/under-long-title.mp4')}"></video></body></html>`);
+    fs.writeFileSync(
+      page,
+      `<html><head><title>${'B'.repeat(70_000)}</title></head><body><video src="${media.route('/activity/under-long-title.mp4')}"></video></body></html>`,
+    );
     const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
     const file = await downloadIn(env, deps(), media.route('/activity/long-title-video.html', { file: page }));
     expect(file.sizeBytes).toBe(media.clipSize);
@@ -344,7 +372,9 @@ describe('what yt-dlp and ffmpeg are started with', () => {
     const real = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
     const envFile = path.join(bin, `${name}.env`);
     const argsFile = path.join(bin, `${name}.args`);
-    fs.writeFileSync(path.join(bin, name), `#!/bin/sh\nenv > '${envFile}'\nprintf '%s\\n' "$@" > '${argsFile}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, name), `#!/bin/sh\nenv > '${envFile}'\nprintf '%s\\n' "$@" > '${argsFile}'\nexec '${real}' "$@"\n`, {
+      mode: 0o755,
+    });
     return { envFile, argsFile };
   }
 
@@ -374,7 +404,10 @@ describe('what yt-dlp and ffmpeg are started with', () => {
     const ytDlp = recording('yt-dlp');
     // Passed only to a yt-dlp that supports it; the real one (2025.04.30) does not, so record without running it.
     fs.writeFileSync(path.join(bin, 'yt-dlp'), `#!/bin/sh\nprintf '%s\\n' "$@" > '${ytDlp.argsFile}'\nexit 1\n`, { mode: 0o755 });
-    await failureOf(media.route('/activity/js.mp4'), deps({ ytDlpPath: path.join(bin, 'yt-dlp'), ytDlpFeatures: { jsRuntimes: true, noQuiet: true } }));
+    await failureOf(
+      media.route('/activity/js.mp4'),
+      deps({ ytDlpPath: path.join(bin, 'yt-dlp'), ytDlpFeatures: { jsRuntimes: true, noQuiet: true } }),
+    );
     const args = fs.readFileSync(ytDlp.argsFile, 'utf8').split('\n');
     expect(args[args.indexOf('--js-runtimes') + 1]).toBe(`node:${process.execPath}`);
   });
@@ -396,7 +429,9 @@ describe('what yt-dlp and ffmpeg are started with', () => {
     fs.utimesSync(earlier, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
     const contentKey = input(media.route('/activity/unreported.mp4')).contentKey;
     const stray = path.join(downloadDir, `stray-${contentKey.slice(0, 12)}.sh`);
-    fs.writeFileSync(path.join(bin, 'yt-dlp'), `#!/bin/sh\necho 'echo pwned' > '${stray}'\necho 'ERROR: something odd' >&2\nexit 1\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'yt-dlp'), `#!/bin/sh\necho 'echo pwned' > '${stray}'\necho 'ERROR: something odd' >&2\nexit 1\n`, {
+      mode: 0o755,
+    });
     await failureOf(media.route('/activity/unreported.mp4'), deps({ ytDlpPath: path.join(bin, 'yt-dlp') }));
     expect(fs.existsSync(stray)).toBe(false);
     expect(fs.readFileSync(earlier, 'utf8')).toBe('kept');
@@ -416,7 +451,9 @@ describe('what yt-dlp and ffmpeg are started with', () => {
     const before = process.memoryUsage().heapUsed;
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 5);
-    const file = await downloadIn(env, deps({ ytDlpPath: path.join(bin, 'yt-dlp') }), media.route('/activity/fake.mp4')).finally(() => clearInterval(sampler));
+    const file = await downloadIn(env, deps({ ytDlpPath: path.join(bin, 'yt-dlp') }), media.route('/activity/fake.mp4')).finally(() =>
+      clearInterval(sampler),
+    );
     expect(file).toMatchObject({ title: 'fake', filePath: 'fake-0123456789ab.mp4', sizeBytes: media.clipSize });
     // Holding the line would take 100 MB (UTF-16); the reader holds 64 K characters of it.
     expect(peak - before).toBeLessThan(60 * 1024 * 1024);

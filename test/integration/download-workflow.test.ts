@@ -10,7 +10,14 @@ import type { Config } from '../../lib/config';
 import { ERROR_KINDS } from '../../downloads/errors';
 import { createLogger } from '../../lib/logger';
 import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
-import { downloadWorkflowId, searchAttributes, type DownloadedFile, type DownloadInput, type DownloadOutcome, type Subscriber } from '../../downloads/definitions';
+import {
+  downloadWorkflowId,
+  searchAttributes,
+  type DownloadedFile,
+  type DownloadInput,
+  type DownloadOutcome,
+  type Subscriber,
+} from '../../downloads/definitions';
 import { startTemporal, type TestTemporal } from '../support/temporal-server';
 import { testSettings } from '../support/settings';
 import { historyText } from '../support/history-text';
@@ -40,7 +47,12 @@ const FILE: DownloadedFile = { title: 'Test clip', filePath: 'test-clip.mp4', si
 
 /** The downloads client for these workers' task queues, as the bot would build it from these settings. */
 function clientFor(workers: TestWorkers, overrides: Partial<Config> = {}): DownloadsClient {
-  const settings = testSettings({ TASK_QUEUE: workers.taskQueue, DOWNLOAD_TASK_QUEUE: workers.downloadTaskQueue, MAX_RETRIES: 5, ...overrides });
+  const settings = testSettings({
+    TASK_QUEUE: workers.taskQueue,
+    DOWNLOAD_TASK_QUEUE: workers.downloadTaskQueue,
+    MAX_RETRIES: 5,
+    ...overrides,
+  });
   return new DownloadsClient(client, downloadsSettings(settings));
 }
 
@@ -137,7 +149,8 @@ test('a transient failure is retried with growing waits until the download succe
       ...passingDisk,
       async download(): Promise<DownloadedFile> {
         attemptsAt.push(Date.now());
-        if (Context.current().info.attempt < 4) throw ApplicationFailure.retryable('the site kept answering with server errors', 'ServerError');
+        if (Context.current().info.attempt < 4)
+          throw ApplicationFailure.retryable('the site kept answering with server errors', 'ServerError');
         return FILE;
       },
     },
@@ -173,14 +186,18 @@ test.each([
     kind: 'NotFound' as const,
   },
   {
-    name: 'a refused destination fails after one attempt with the activity\'s own words (naming the address)',
-    fail: () => ApplicationFailure.nonRetryable('the link leads to a private network address (10.0.0.5), which this server does not fetch', 'PrivateAddress'),
+    name: "a refused destination fails after one attempt with the activity's own words (naming the address)",
+    fail: () =>
+      ApplicationFailure.nonRetryable(
+        'the link leads to a private network address (10.0.0.5), which this server does not fetch',
+        'PrivateAddress',
+      ),
     settings: {},
     attempts: 1,
     kind: 'PrivateAddress' as const,
   },
   {
-    name: 'a failure without a message is told in the kind\'s own sentence',
+    name: "a failure without a message is told in the kind's own sentence",
     fail: () => ApplicationFailure.nonRetryable('', 'Unsupported'),
     settings: {},
     attempts: 1,
@@ -222,7 +239,9 @@ test('no secret in an activity failure reaches the history (which the Web UI sho
       ...passingDisk,
       async download(): Promise<DownloadedFile> {
         if (Context.current().info.attempt === 1) throw new Error(`request to http://api.example/bot${token}/sendMessage failed`);
-        throw ApplicationFailure.nonRetryable(`could not log in with ${password}`, 'Unknown', { detail: `postgresql://app:${password}@db/x and ${token}` });
+        throw ApplicationFailure.nonRetryable(`could not log in with ${password}`, 'Unknown', {
+          detail: `postgresql://app:${password}@db/x and ${token}`,
+        });
       },
     },
   });

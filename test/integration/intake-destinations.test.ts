@@ -59,8 +59,21 @@ async function exists(link: string): Promise<boolean> {
 }
 
 test('private destinations are refused with the address as parsed or resolved; the public one is queued', async () => {
-  const links = ['http://0x7f000001:7233/', 'http://cdn.example.test/v.mp4', 'http://meta.example.test/latest', 'http://public.example.test/v.mp4'];
-  const report = await queueLinks(deps(fakeDns), { text: links.join(' '), extraUrls: [], chatId: 5, userId: 5, messageId: 1, correlationId: 'dest', mode: 'video' });
+  const links = [
+    'http://0x7f000001:7233/',
+    'http://cdn.example.test/v.mp4',
+    'http://meta.example.test/latest',
+    'http://public.example.test/v.mp4',
+  ];
+  const report = await queueLinks(deps(fakeDns), {
+    text: links.join(' '),
+    extraUrls: [],
+    chatId: 5,
+    userId: 5,
+    messageId: 1,
+    correlationId: 'dest',
+    mode: 'video',
+  });
 
   expect(report.queued.map((q) => q.url)).toEqual(['http://public.example.test/v.mp4']);
   expect(report.rejected).toEqual([
@@ -79,7 +92,15 @@ test('private destinations are refused with the address as parsed or resolved; t
 test('a resolver that hangs does not hold the message up: the link is queued after the deadline and left to the worker', async () => {
   const hangs: Resolver = () => new Promise(() => undefined);
   const started = Date.now();
-  const report = await queueLinks(deps(hangs), { text: 'http://slow.example.test/v.mp4', extraUrls: [], chatId: 5, userId: 5, messageId: 2, correlationId: 'dest', mode: 'video' });
+  const report = await queueLinks(deps(hangs), {
+    text: 'http://slow.example.test/v.mp4',
+    extraUrls: [],
+    chatId: 5,
+    userId: 5,
+    messageId: 2,
+    correlationId: 'dest',
+    mode: 'video',
+  });
   expect(report.queued.map((q) => q.url)).toEqual(['http://slow.example.test/v.mp4']);
   expect(Date.now() - started).toBeLessThan(10_000);
 }, 30_000);

@@ -18,7 +18,15 @@ import { startTemporal } from '../support/temporal-server';
 
 const settings = testSettings({ TASK_QUEUE: 'outage-test', DOWNLOAD_TASK_QUEUE: 'outage-test-downloads', DOWNLOAD_DIR: '/tmp' });
 const LINKS = ['https://example.com/a.mp4', 'https://example.com/b.mp4', 'https://example.com/c.mp4'];
-const request = { text: LINKS.join(' '), extraUrls: [], chatId: 5, userId: 5, messageId: 9, correlationId: 'outage', mode: 'video' as const };
+const request = {
+  text: LINKS.join(' '),
+  extraUrls: [],
+  chatId: 5,
+  userId: 5,
+  messageId: 9,
+  correlationId: 'outage',
+  mode: 'video' as const,
+};
 const noRecords = async () => null;
 const deps = (client: Client, lookup: CompletedLookup, logs: LogCollector) => ({
   settings,

@@ -18,7 +18,13 @@ beforeAll(async () => {
 });
 afterAll(() => telegram.stop());
 
-const outcome: DownloadOutcome = { status: 'completed', fromCache: false, title: 'A clip', filePath: 'a-clip-0123456789ab.mp4', sizeBytes: 46_166 };
+const outcome: DownloadOutcome = {
+  status: 'completed',
+  fromCache: false,
+  title: 'A clip',
+  filePath: 'a-clip-0123456789ab.mp4',
+  sizeBytes: 46_166,
+};
 
 function notify(subscriber: Subscriber) {
   const deps = {

@@ -12,7 +12,10 @@ import { workflowBundle } from '../support/test-workers';
  */
 
 const DIR = path.resolve(__dirname, '..', 'support', 'histories');
-const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 test('there are recorded histories to replay', () => {
   expect(files.length).toBeGreaterThanOrEqual(5);

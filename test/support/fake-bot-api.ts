@@ -71,7 +71,11 @@ export class FakeBotApi {
   }
 
   /** Resolves with the first call matching `predicate`, waiting up to `timeoutMs`. */
-  async waitForCall(predicate: (call: RecordedCall) => boolean, timeoutMs = 60_000, what = 'a matching Bot API call'): Promise<RecordedCall> {
+  async waitForCall(
+    predicate: (call: RecordedCall) => boolean,
+    timeoutMs = 60_000,
+    what = 'a matching Bot API call',
+  ): Promise<RecordedCall> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.calls.find(predicate);

@@ -12,7 +12,8 @@ export function expectLinearTime(what: string, run: () => unknown, limitMs = 100
     run();
     best = Math.min(best, performance.now() - started);
   }
-  if (best > limitMs) throw new Error(`${what} took ${best.toFixed(0)} ms at best (limit ${limitMs} ms): super-linear on adversarial input`);
+  if (best > limitMs)
+    throw new Error(`${what} took ${best.toFixed(0)} ms at best (limit ${limitMs} ms): super-linear on adversarial input`);
 }
 
 /** One megabyte of `unit` repeated (cut to exactly 1 MiB characters). */

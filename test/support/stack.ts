@@ -51,7 +51,10 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const undo: Array<() => Promise<unknown> | void> = [];
   const stopAll = async () => {
     const errors: unknown[] = [];
-    for (const step of undo.splice(0).reverse()) await Promise.resolve().then(step).catch((err: unknown) => errors.push(err));
+    for (const step of undo.splice(0).reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch((err: unknown) => errors.push(err));
     if (errors.length) throw errors[0];
   };
   try {
@@ -94,7 +97,10 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     });
     const logs = new LogCollector();
     const logger = createLogger({ level: config.LOG_LEVEL, secrets: secretsOf(config), destination: logs });
-    const client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: config.TEMPORAL_NAMESPACE });
+    const client = new Client({
+      connection: await Connection.connect({ address: temporal.address }),
+      namespace: config.TEMPORAL_NAMESPACE,
+    });
     undo.push(() => client.connection.close());
 
     const workers: WorkerSet = await createWorkers(

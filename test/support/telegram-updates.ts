@@ -26,7 +26,10 @@ export function textMessage(o: TextMessageOptions): { message: NonNullable<Updat
   const message = {
     message_id: o.messageId ?? nextMessageId++,
     date: Math.floor(Date.now() / 1000),
-    chat: chatId > 0 ? { id: chatId, type: 'private' as const, first_name: o.firstName ?? 'User' } : { id: chatId, type: 'group' as const, title: 'Group' },
+    chat:
+      chatId > 0
+        ? { id: chatId, type: 'private' as const, first_name: o.firstName ?? 'User' }
+        : { id: chatId, type: 'group' as const, title: 'Group' },
     from: { id: o.userId, is_bot: false, first_name: o.firstName ?? 'User' },
     text: o.text,
     ...(entities.length ? { entities } : {}),

@@ -12,8 +12,12 @@ export function workflowBundle(): Promise<WorkflowBundle> {
 }
 
 const quietLogger = {
-  log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
-  warn: () => undefined, error: (message: string) => console.error(message),
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (message: string) => console.error(message),
 };
 
 export interface TestWorkers {

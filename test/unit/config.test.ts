@@ -191,17 +191,16 @@ describe('secretsOf', () => {
         CWD,
       ),
     );
-    for (const secret of ['api%2Fpass', 'api/pass', 'db-p%40ss', 'db-p@ss', 'redis-secret', 'proxyuser:api%2Fpass']) expect(secrets).toContain(secret);
+    for (const secret of ['api%2Fpass', 'api/pass', 'db-p%40ss', 'db-p@ss', 'redis-secret', 'proxyuser:api%2Fpass'])
+      expect(secrets).toContain(secret);
     expect(secrets).not.toContain('proxyuser');
     expect(secrets).not.toContain('mediadl');
   });
 
   test('works on raw, unvalidated values (for last-resort error messages)', () => {
-    expect(secretsOf({ TELEGRAM_BOT_TOKEN: ' not-even-a-token ', DATABASE_URL: 'postgresql://u:pw-raw@h/db', REDIS_URL: 'not a url' })).toEqual([
-      'not-even-a-token',
-      'pw-raw',
-      'u:pw-raw',
-    ]);
+    expect(
+      secretsOf({ TELEGRAM_BOT_TOKEN: ' not-even-a-token ', DATABASE_URL: 'postgresql://u:pw-raw@h/db', REDIS_URL: 'not a url' }),
+    ).toEqual(['not-even-a-token', 'pw-raw', 'u:pw-raw']);
     // A password with a quote or a backslash also in the form JSON log lines write it.
     expect(secretsOf({ DATABASE_URL: `postgresql://u:${encodeURIComponent('a"b\\c')}@h/db` })).toContain('a\\"b\\\\c');
   });
@@ -244,15 +243,21 @@ describe('settings added for hardening', () => {
 });
 
 describe('a config error never echoes a value that looks like a token, whatever variable it was put in', () => {
-  test.each(['ADMIN_IDS', 'ALLOWED_PRIVATE_HOSTS', 'MAX_CONCURRENT', 'LOG_LEVEL', 'TEMPORAL_ADDRESS', 'DATABASE_URL', 'MAX_FILE_SIZE', 'TASK_QUEUE'])(
-    'the token pasted into %s',
-    (name) => {
-      const error = configError({ ...minimal, [name]: name === 'ADMIN_IDS' || name === 'ALLOWED_PRIVATE_HOSTS' ? `1,${TOKEN}` : TOKEN });
-      expect(error.problems.some((p) => p.startsWith(`${name} `))).toBe(true);
-      expect(error.message).not.toContain(TOKEN);
-      expect(error.message).not.toContain(TOKEN.split(':')[1]!.slice(0, 12));
-    },
-  );
+  test.each([
+    'ADMIN_IDS',
+    'ALLOWED_PRIVATE_HOSTS',
+    'MAX_CONCURRENT',
+    'LOG_LEVEL',
+    'TEMPORAL_ADDRESS',
+    'DATABASE_URL',
+    'MAX_FILE_SIZE',
+    'TASK_QUEUE',
+  ])('the token pasted into %s', (name) => {
+    const error = configError({ ...minimal, [name]: name === 'ADMIN_IDS' || name === 'ALLOWED_PRIVATE_HOSTS' ? `1,${TOKEN}` : TOKEN });
+    expect(error.problems.some((p) => p.startsWith(`${name} `))).toBe(true);
+    expect(error.message).not.toContain(TOKEN);
+    expect(error.message).not.toContain(TOKEN.split(':')[1]!.slice(0, 12));
+  });
 
   test('short harmless entries are still named, so the message stays useful', () => {
     expect(configError({ ...minimal, ADMIN_IDS: '1,abc' }).problems).toEqual(['ADMIN_IDS has entries that are not user IDs: "abc"']);

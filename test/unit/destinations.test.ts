@@ -98,7 +98,9 @@ describe('links to private and internal addresses are refused by default (ALLOW_
 
   test('the reply names the address as parsed, not as disguised', () => {
     const refusal = refusalFor('http://0x7f000001/')!;
-    expect(describeRefusal(refusal)).toBe('the link leads to a loopback address (this server itself) (127.0.0.1), which this server does not fetch');
+    expect(describeRefusal(refusal)).toBe(
+      'the link leads to a loopback address (this server itself) (127.0.0.1), which this server does not fetch',
+    );
   });
 });
 
@@ -151,7 +153,10 @@ describe('checkDestination resolves names', () => {
       addresses;
 
   test('a public-looking name that resolves to a private address is refused, naming that address', async () => {
-    expect(await checkDestination('videos.example.com', strict, resolvesTo('10.0.0.5'))).toEqual({ category: 'private', address: '10.0.0.5' });
+    expect(await checkDestination('videos.example.com', strict, resolvesTo('10.0.0.5'))).toEqual({
+      category: 'private',
+      address: '10.0.0.5',
+    });
     expect(await checkDestination('rebind.example.com', strict, resolvesTo('93.184.216.34', '127.0.0.1'))).toEqual({
       category: 'loopback',
       address: '127.0.0.1',

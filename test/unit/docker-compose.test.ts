@@ -66,7 +66,11 @@ function composeInScratchDir(binary: string, args: string[]): { status: number |
       encoding: 'utf8',
       timeout: 60_000,
     });
-    return { status: result.status, stdout: result.stdout ?? '', stderr: `${result.stderr ?? ''}${result.error ? String(result.error) : ''}` };
+    return {
+      status: result.status,
+      stdout: result.stdout ?? '',
+      stderr: `${result.stderr ?? ''}${result.error ? String(result.error) : ''}`,
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -6,8 +6,18 @@ const REPORT =
 const EXIT_1 = { code: 1, signal: null };
 
 const PERMANENT: ErrorKind[] = [
-  'StorageUnusable', 'NotFound', 'Unavailable', 'Private', 'GeoBlocked', 'Unsupported', 'NoFormats', 'Forbidden',
-  'PrivateAddress', 'Playlist', 'TooLarge', 'UnsafeFile',
+  'StorageUnusable',
+  'NotFound',
+  'Unavailable',
+  'Private',
+  'GeoBlocked',
+  'Unsupported',
+  'NoFormats',
+  'Forbidden',
+  'PrivateAddress',
+  'Playlist',
+  'TooLarge',
+  'UnsafeFile',
 ];
 const TRANSIENT: ErrorKind[] = ['Network', 'ServerError', 'RateLimited', 'DiskFull', 'Interrupted', 'Unknown'];
 
@@ -45,7 +55,11 @@ describe('classifyYtDlpFailure on real yt-dlp error lines', () => {
       'NotFound',
       '[generic] None: Unable to download webpage: HTTP Error 410: Gone',
     ],
-    ['ERROR: unable to download video data: HTTP Error 404: Not Found', 'NotFound', 'unable to download video data: HTTP Error 404: Not Found'],
+    [
+      'ERROR: unable to download video data: HTTP Error 404: Not Found',
+      'NotFound',
+      'unable to download video data: HTTP Error 404: Not Found',
+    ],
     ['ERROR: Unsupported URL: http://127.0.0.1:18999/page.html', 'Unsupported', 'Unsupported URL: http://127.0.0.1:18999/page.html'],
     [
       `ERROR: [SomeSite] 4815162342: Unable to extract video url${REPORT}`,
@@ -156,7 +170,11 @@ describe('classifyYtDlpFailure on real yt-dlp error lines', () => {
       'Network',
       'content too short (expected 46166 bytes and served 1024)',
     ],
-    ['ERROR: unable to download video data: HTTP Error 403: Forbidden', 'Network', 'unable to download video data: HTTP Error 403: Forbidden'],
+    [
+      'ERROR: unable to download video data: HTTP Error 403: Forbidden',
+      'Network',
+      'unable to download video data: HTTP Error 403: Forbidden',
+    ],
     [
       `ERROR: [generic] None: Unable to download webpage: HTTP Error 503: Service Unavailable (caused by <HTTPError 503: 'Service Unavailable'>)${REPORT}`,
       'ServerError',
@@ -177,8 +195,16 @@ describe('classifyYtDlpFailure on real yt-dlp error lines', () => {
       'RateLimited',
       '[youtube] abc: Unable to download API page: HTTP Error 429: Too Many Requests',
     ],
-    ['ERROR: unable to download video data: HTTP Error 429: Too Many Requests', 'RateLimited', 'unable to download video data: HTTP Error 429: Too Many Requests'],
-    ['ERROR: unable to write data: [Errno 28] No space left on device', 'DiskFull', 'unable to write data: [Errno 28] No space left on device'],
+    [
+      'ERROR: unable to download video data: HTTP Error 429: Too Many Requests',
+      'RateLimited',
+      'unable to download video data: HTTP Error 429: Too Many Requests',
+    ],
+    [
+      'ERROR: unable to write data: [Errno 28] No space left on device',
+      'DiskFull',
+      'unable to write data: [Errno 28] No space left on device',
+    ],
     [
       "ERROR: unable to open for writing: [Errno 28] No space left on device: '/srv/downloads/.incomplete/clip-abc123.mp4.part'",
       'DiskFull',
@@ -218,7 +244,10 @@ describe('classifyYtDlpFailure on real yt-dlp error lines', () => {
 
   test('reads Windows line endings', () => {
     const stderr = 'WARNING: something\r\nERROR: unable to write data: [Errno 28] No space left on device\r\n';
-    expect(classifyYtDlpFailure(stderr, EXIT_1)).toMatchObject({ kind: 'DiskFull', detail: 'unable to write data: [Errno 28] No space left on device' });
+    expect(classifyYtDlpFailure(stderr, EXIT_1)).toMatchObject({
+      kind: 'DiskFull',
+      detail: 'unable to write data: [Errno 28] No space left on device',
+    });
   });
 });
 
@@ -239,7 +268,7 @@ describe('classifyYtDlpFailure picks the deciding line', () => {
 
   test('an ERROR line outranks a later warning that mentions another problem', () => {
     const stderr = [
-      'ERROR: [youtube] abc: Private video. Sign in if you\'ve been granted access to this video',
+      "ERROR: [youtube] abc: Private video. Sign in if you've been granted access to this video",
       'WARNING: [download] Got error: The read operation timed out. Retrying (1/2)...',
     ].join('\n');
     expect(classifyYtDlpFailure(stderr, EXIT_1).kind).toBe('Private');
@@ -289,12 +318,14 @@ describe('classifyYtDlpFailure picks the deciding line', () => {
 
 describe('classifyYtDlpFailure on what yt-dlp 2025.04.30 prints for our own limits', () => {
   test('exit code 101 (our --break-match-filters rule stopped a playlist) -> Playlist, permanent', () => {
-    const notices = '[download] entry does not pass filter (!playlist_id), skipping ..\n[info] Encountered a video that did not match filter, stopping due to --break-match-filter\n';
+    const notices =
+      '[download] entry does not pass filter (!playlist_id), skipping ..\n[info] Encountered a video that did not match filter, stopping due to --break-match-filter\n';
     expect(classifyYtDlpFailure('', { code: 101, signal: null }, notices)).toMatchObject({ kind: 'Playlist', retryable: false });
   });
 
   test('the max-filesize notice on stdout -> TooLarge, permanent', () => {
-    const notices = '[info] b: Downloading 1 format(s): mp4\n[download] File is larger than max-filesize (45258 bytes > 1000 bytes). Aborting.\n';
+    const notices =
+      '[info] b: Downloading 1 format(s): mp4\n[download] File is larger than max-filesize (45258 bytes > 1000 bytes). Aborting.\n';
     expect(classifyYtDlpFailure('', { code: 0, signal: null }, notices)).toMatchObject({
       kind: 'TooLarge',
       retryable: false,
@@ -305,11 +336,31 @@ describe('classifyYtDlpFailure on what yt-dlp 2025.04.30 prints for our own limi
 
 describe('words a site or link chooses do not decide the kind', () => {
   test.each<[string, string, ErrorKind]>([
-    ['an ID that says "members-only"', 'ERROR: [generic] members-only-clip: Unable to download webpage: HTTP Error 503: Service Unavailable', 'ServerError'],
-    ['an ID that says "no space left on device"', 'ERROR: [generic] no space left on device: Unable to download webpage: <urlopen error [Errno 111] Connection refused>', 'Network'],
-    ['an ID that says "Video unavailable"', 'ERROR: [generic] Video unavailable: Unable to download webpage: HTTP Error 404: Not Found', 'NotFound'],
-    ['a reason phrase that says "No space left on device"', 'ERROR: unable to download video data: HTTP Error 500: No space left on device', 'ServerError'],
-    ['a reason phrase that says "Private video"', 'ERROR: [generic] x: Unable to download webpage: HTTP Error 404: Private video', 'NotFound'],
+    [
+      'an ID that says "members-only"',
+      'ERROR: [generic] members-only-clip: Unable to download webpage: HTTP Error 503: Service Unavailable',
+      'ServerError',
+    ],
+    [
+      'an ID that says "no space left on device"',
+      'ERROR: [generic] no space left on device: Unable to download webpage: <urlopen error [Errno 111] Connection refused>',
+      'Network',
+    ],
+    [
+      'an ID that says "Video unavailable"',
+      'ERROR: [generic] Video unavailable: Unable to download webpage: HTTP Error 404: Not Found',
+      'NotFound',
+    ],
+    [
+      'a reason phrase that says "No space left on device"',
+      'ERROR: unable to download video data: HTTP Error 500: No space left on device',
+      'ServerError',
+    ],
+    [
+      'a reason phrase that says "Private video"',
+      'ERROR: [generic] x: Unable to download webpage: HTTP Error 404: Private video',
+      'NotFound',
+    ],
   ])('%s', (_what, line, kind) => {
     expect(classifyYtDlpFailure(line, EXIT_1).kind).toBe(kind);
   });

@@ -35,6 +35,11 @@ describe('links Telegram marked in a message', () => {
   });
 
   test('other entities are ignored', () => {
-    expect(linksFromEntities('/start @someone', [{ type: 'bot_command', offset: 0, length: 6 }, { type: 'mention', offset: 7, length: 8 }])).toEqual([]);
+    expect(
+      linksFromEntities('/start @someone', [
+        { type: 'bot_command', offset: 0, length: 6 },
+        { type: 'mention', offset: 7, length: 8 },
+      ]),
+    ).toEqual([]);
   });
 });

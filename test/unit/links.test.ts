@@ -133,7 +133,11 @@ describe('parseMediaUrl normalizes links', () => {
     ],
     ['strips x.com share s and t', 'https://x.com/jack/status/20?s=20&t=AbCdEfGhIjKlMnOp', 'https://x.com/jack/status/20'],
     ['strips twitter.com share s and t', 'https://twitter.com/jack/status/20?s=46&t=xyz', 'https://twitter.com/jack/status/20'],
-    ['strips s and t on mobile.twitter.com', 'https://mobile.twitter.com/jack/status/20?s=21&t=q', 'https://mobile.twitter.com/jack/status/20'],
+    [
+      'strips s and t on mobile.twitter.com',
+      'https://mobile.twitter.com/jack/status/20?s=21&t=q',
+      'https://mobile.twitter.com/jack/status/20',
+    ],
     ['keeps t on a generic site, where it can mean a timestamp', 'https://example.com/watch?t=30', 'https://example.com/watch?t=30'],
     ['keeps s on a generic site, where it can mean a search', 'https://example.com/search?s=cats', 'https://example.com/search?s=cats'],
     ['keeps s and t on a host that merely ends in "x.com"', 'https://box.com/v?s=1&t=2', 'https://box.com/v?s=1&t=2'],
@@ -317,7 +321,12 @@ describe('each URL form is keyed by the video it names, or by itself', () => {
     ['a Vimeo showcase (a collection)', 'https://vimeo.com/showcase/1234567', ITSELF, 'vimeo:1234567'],
     ['a Vimeo album (a collection)', 'https://vimeo.com/album/123456', ITSELF, 'vimeo:123456'],
     ['a Vimeo live event (another ID space)', 'https://vimeo.com/event/1234567', ITSELF, 'vimeo:1234567'],
-    ['an embedded Twitch clip', `https://clips.twitch.tv/embed?clip=${CLIP}&parent=example.com`, `twitch:clip:${CLIP}`, 'twitch:clip:embed'],
+    [
+      'an embedded Twitch clip',
+      `https://clips.twitch.tv/embed?clip=${CLIP}&parent=example.com`,
+      `twitch:clip:${CLIP}`,
+      'twitch:clip:embed',
+    ],
     [
       'an embedded YouTube playlist',
       'https://www.youtube.com/embed/videoseries?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG',
@@ -332,7 +341,12 @@ describe('each URL form is keyed by the video it names, or by itself', () => {
     ],
     ['a Twitch VOD in the embedded player', 'https://player.twitch.tv/?video=v1234567890&parent=example.com', 'twitch:1234567890', ITSELF],
     ['a Twitch clip in the embedded player', `https://player.twitch.tv/?clip=${CLIP}&parent=example.com`, `twitch:clip:${CLIP}`, ITSELF],
-    ['a post in a subreddit named "comments"', 'https://www.reddit.com/r/comments/comments/abc123/some_title/', 'reddit:abc123', 'reddit:comments'],
+    [
+      'a post in a subreddit named "comments"',
+      'https://www.reddit.com/r/comments/comments/abc123/some_title/',
+      'reddit:abc123',
+      'reddit:comments',
+    ],
     ['an X path that repeats /status/', `https://x.com/status/1/status/${TWEET}`, ITSELF, 'twitter:1'],
     ['a tweet by a user named "status"', `https://x.com/status/status/${TWEET}`, `twitter:${TWEET}`, ITSELF],
     ["a tweet's second video (not the tweet's key)", `https://x.com/NASA/status/${TWEET}/video/2`, ITSELF, `twitter:${TWEET}`],
@@ -534,8 +548,7 @@ describe('contentKeyFor: different videos never share a key', () => {
   const twitchVod = fc.integer({ min: 1, max: 99_999_999_999 }).map(String);
   const twitchClip = fc.stringMatching(/^[A-Z][a-z]{3,12}[A-Z][a-z]{3,12}-[A-Za-z0-9_-]{16}$/);
   // User and collection names, including the route words a first-match rule used to trip over.
-  const name = (pattern: RegExp, ...routeWords: string[]) =>
-    fc.oneof(fc.stringMatching(pattern), fc.constantFrom(...routeWords));
+  const name = (pattern: RegExp, ...routeWords: string[]) => fc.oneof(fc.stringMatching(pattern), fc.constantFrom(...routeWords));
   const xUser = name(/^[A-Za-z0-9_]{1,15}$/, 'status', 'statuses', 'i', 'video', 'photo');
   const subreddit = name(/^[A-Za-z0-9_]{3,21}$/, 'comments', 'r', 'user', 'u');
   const slug = fc.stringMatching(/^[a-z0-9_]{1,40}$/);
@@ -579,7 +592,14 @@ describe('contentKeyFor: different videos never share a key', () => {
     ),
     form('reddit user post', 'reddit', redditPost, (id, user) => `https://old.reddit.com/user/${user}/comments/${id}`, subreddit),
     form('redd.it', 'reddit', redditPost, (id) => `https://redd.it/${id}`),
-    form('v.redd.it', 'reddit', redditPost, (id) => `https://v.redd.it/${id}`, none, (id) => `media:${id}`),
+    form(
+      'v.redd.it',
+      'reddit',
+      redditPost,
+      (id) => `https://v.redd.it/${id}`,
+      none,
+      (id) => `media:${id}`,
+    ),
     form('tiktok video', 'tiktok', tiktokId, (id, user) => `https://www.tiktok.com/${user}/video/${id}`, tiktokUser),
     form('tiktok mobile', 'tiktok', tiktokId, (id) => `https://m.tiktok.com/v/${id}.html`),
     form('tiktok embed', 'tiktok', tiktokId, (id) => `https://www.tiktok.com/embed/v2/${id}`),
@@ -649,9 +669,41 @@ describe('tracking parameters: stripped only where they mean tracking', () => {
   // Names that are share noise on some platform, or that only look like tracking, but on an
   // unknown site can choose the content.
   const meaningfulElsewhere = fc.constantFrom(
-    'ref', 'si', 'feature', 'pp', 'spm', '__x', '__cft__[0]', 'pk_id', 'pk_vid', 'mtm_x', 'hsa_x', 'vero_x', 's', 't',
-    'share', 'share_id', 'igsh', 'img_index', 'hl', 'rdt', 'sh', 'ref_src', 'ref_url', 'ab_channel', 'source_ve_path',
-    'embeds_referring_euri', 'mibextid', 'fl', 'fe', 'tt_medium', 'is_from_webapp', 'xmt', 'ocid', 'cmpid', 'smid',
+    'ref',
+    'si',
+    'feature',
+    'pp',
+    'spm',
+    '__x',
+    '__cft__[0]',
+    'pk_id',
+    'pk_vid',
+    'mtm_x',
+    'hsa_x',
+    'vero_x',
+    's',
+    't',
+    'share',
+    'share_id',
+    'igsh',
+    'img_index',
+    'hl',
+    'rdt',
+    'sh',
+    'ref_src',
+    'ref_url',
+    'ab_channel',
+    'source_ve_path',
+    'embeds_referring_euri',
+    'mibextid',
+    'fl',
+    'fe',
+    'tt_medium',
+    'is_from_webapp',
+    'xmt',
+    'ocid',
+    'cmpid',
+    'smid',
   );
   const value = fc.stringMatching(/^[a-z0-9]{1,8}$/);
 
@@ -672,10 +724,40 @@ describe('tracking parameters: stripped only where they mean tracking', () => {
   });
 
   const everywhere = fc.constantFrom(
-    'utm_source', 'utm_medium', 'UTM_Campaign', 'utm_whatever', 'fbclid', 'gclid', 'dclid', 'gbraid', 'wbraid', 'msclkid',
-    'yclid', 'twclid', 'ttclid', 'li_fat_id', 'mc_cid', 'mc_eid', '_ga', '_gl', 'igshid', 'pk_campaign', 'pk_kwd',
-    'pk_source', 'pk_medium', 'pk_content', 'pk_cid', 'mtm_campaign', 'mtm_source', '_hsenc', '_hsmi', '__hstc',
-    '__hssc', '__hsfp', 'hsa_acc', 'hsa_cam',
+    'utm_source',
+    'utm_medium',
+    'UTM_Campaign',
+    'utm_whatever',
+    'fbclid',
+    'gclid',
+    'dclid',
+    'gbraid',
+    'wbraid',
+    'msclkid',
+    'yclid',
+    'twclid',
+    'ttclid',
+    'li_fat_id',
+    'mc_cid',
+    'mc_eid',
+    '_ga',
+    '_gl',
+    'igshid',
+    'pk_campaign',
+    'pk_kwd',
+    'pk_source',
+    'pk_medium',
+    'pk_content',
+    'pk_cid',
+    'mtm_campaign',
+    'mtm_source',
+    '_hsenc',
+    '_hsmi',
+    '__hstc',
+    '__hssc',
+    '__hsfp',
+    'hsa_acc',
+    'hsa_cam',
   );
   const anyHost = fc.oneof(
     unknownHost,
@@ -763,7 +845,9 @@ describe('findLinkCandidates', () => {
   });
 
   test('picks up non-http schemes so they can be rejected with a reason', () => {
-    const found = findLinkCandidates('try ftp://files.example.com/v.mp4 or javascript:alert(1) or file:///etc/passwd or mailto:me@example.com or data:text/plain,hi');
+    const found = findLinkCandidates(
+      'try ftp://files.example.com/v.mp4 or javascript:alert(1) or file:///etc/passwd or mailto:me@example.com or data:text/plain,hi',
+    );
     expect(found).toEqual([
       'ftp://files.example.com/v.mp4',
       'javascript:alert(1)',
@@ -809,9 +893,7 @@ describe('parseMediaUrl properties', () => {
         fc.string({ unit: 'binary' }),
       )
       .map(([prefix, rest]) => prefix + rest),
-    fc
-      .tuple(fc.constantFrom('http://', 'https://', 'www.'), fc.string({ unit: 'grapheme-ascii' }))
-      .map(([prefix, rest]) => prefix + rest),
+    fc.tuple(fc.constantFrom('http://', 'https://', 'www.'), fc.string({ unit: 'grapheme-ascii' })).map(([prefix, rest]) => prefix + rest),
   );
 
   test('never throws on arbitrary strings and always returns a verdict', () => {

@@ -62,7 +62,9 @@ describe('completion and failure messages', () => {
   });
 
   test('with the short ID every command accepts, in the heading', () => {
-    expect(completedText('https://example.com/v', { title: 't', filePath: 'f.mp4', sizeBytes: 1 }, '1a2b3c4d').split('\n')[0]).toBe('✅ Downloaded [1a2b3c4d]');
+    expect(completedText('https://example.com/v', { title: 't', filePath: 'f.mp4', sizeBytes: 1 }, '1a2b3c4d').split('\n')[0]).toBe(
+      '✅ Downloaded [1a2b3c4d]',
+    );
     expect(failedText('https://example.com/v', 'why', '1a2b3c4d').split('\n')[0]).toBe('❌ Download failed [1a2b3c4d]');
   });
 

@@ -96,7 +96,11 @@ describe('intakeReplyText', () => {
 
   test('shortens monster links in the reply', () => {
     const monster = `https://example.com/${'a'.repeat(500)}`;
-    const text = intakeReplyText({ ...emptyReport, queued: [{ url: monster, shortId: '1a2b3c4d' }], rejected: [{ input: monster, reason: 'too_long' }] });
+    const text = intakeReplyText({
+      ...emptyReport,
+      queued: [{ url: monster, shortId: '1a2b3c4d' }],
+      rejected: [{ input: monster, reason: 'too_long' }],
+    });
     expect(text).not.toContain(monster);
     expect(text).toContain(`• [1a2b3c4d] ${shortUrl(monster)}`);
     expect(text).toContain(`• ${shortUrl(monster, 60)} - ${REJECTION_REASONS.too_long}`);
@@ -130,7 +134,6 @@ describe('message length', () => {
     expect(text).toContain('… and 40 more');
     expect(text).toContain('… and 490 more');
   });
-
 });
 
 test('internalErrorText gives the ref to quote', () => {

@@ -60,7 +60,7 @@ describe('what setup does about yt-dlp and ffmpeg', () => {
     expect(plan.error).toContain('YTDLP_PATH');
   });
 
-  test("on Ubuntu (or any other dpkg system) an old packaged yt-dlp is warned about, not reinstalled to no effect", () => {
+  test('on Ubuntu (or any other dpkg system) an old packaged yt-dlp is warned about, not reinstalled to no effect', () => {
     const plan = planYtDlpSetup({ ...base, os: { id: 'ubuntu', versionId: '24.04', codename: 'noble' }, ytDlp: debianYtDlp('2024.04.09') });
     expect(plan.actions).toEqual([]);
     expect(plan.error).toBeUndefined();

@@ -7,13 +7,14 @@ const NOW = new Date('2026-11-23T12:00:00Z');
 
 describe('featuresFromHelp', () => {
   test('reads the options a yt-dlp offers from its --help text', () => {
-    const current = '    --no-quiet                      Deactivate quiet mode. (Default)\n    --js-runtimes RUNTIME[:PATH]    Additional JavaScript runtime...\n';
+    const current =
+      '    --no-quiet                      Deactivate quiet mode. (Default)\n    --js-runtimes RUNTIME[:PATH]    Additional JavaScript runtime...\n';
     expect(featuresFromHelp(current)).toEqual({ jsRuntimes: true, noQuiet: true });
     const bookworm = '    -q, --quiet                     Activate quiet mode\n    --no-warnings                   Ignore warnings\n';
     expect(featuresFromHelp(bookworm)).toEqual({ jsRuntimes: false, noQuiet: false });
   });
 
-  test('a mention inside another option\'s description is not the option', () => {
+  test("a mention inside another option's description is not the option", () => {
     expect(featuresFromHelp('    --foo   see also--js-runtimes-like things\n').jsRuntimes).toBe(false);
   });
 });
@@ -55,7 +56,9 @@ describe('probeYtDlp on real executables', () => {
 
   function fakeYtDlp(name: string, version: string, help: string): string {
     const file = path.join(dir, name);
-    fs.writeFileSync(file, `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "${version}"; else printf '%s\\n' "${help}"; fi\n`, { mode: 0o755 });
+    fs.writeFileSync(file, `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "${version}"; else printf '%s\\n' "${help}"; fi\n`, {
+      mode: 0o755,
+    });
     return file;
   }
 

@@ -111,7 +111,14 @@ describe("parseProgressLine with yt-dlp's default progress lines", () => {
   test.each<[string, Progress]>([
     [
       '[download]  45.3% of 10.00MiB at  1.00MiB/s ETA 00:05',
-      { status: 'downloading', percent: 45.3, downloadedBytes: Math.round(10 * MiB * 0.453), totalBytes: 10 * MiB, speed: MiB, etaSeconds: 5 },
+      {
+        status: 'downloading',
+        percent: 45.3,
+        downloadedBytes: Math.round(10 * MiB * 0.453),
+        totalBytes: 10 * MiB,
+        speed: MiB,
+        etaSeconds: 5,
+      },
     ],
     [
       '[download] 100% of   45.08KiB in 00:00:00 at 2.93MiB/s',
@@ -233,7 +240,10 @@ describe('parseResultLine', () => {
   test.each([
     ['missing', `${RESULT_MARK} {"id":"y","filepath":"/srv/downloads/clip-abcdef.mp4","extractor":"Generic"}`],
     ['empty', `${RESULT_MARK} {"title":"","id":"y","filepath":"/srv/downloads/clip-abcdef.mp4","extractor":"Generic"}`],
-    ['not a string (yt-dlp prints NA as null)', `${RESULT_MARK} {"title":null,"id":"y","filepath":"/srv/downloads/clip-abcdef.mp4","extractor":"Generic"}`],
+    [
+      'not a string (yt-dlp prints NA as null)',
+      `${RESULT_MARK} {"title":null,"id":"y","filepath":"/srv/downloads/clip-abcdef.mp4","extractor":"Generic"}`,
+    ],
   ])('falls back to the file name when the title is %s', (_what, line) => {
     expect(parseResultLine(line)).toMatchObject({ title: 'clip-abcdef.mp4', filepath: '/srv/downloads/clip-abcdef.mp4' });
   });
@@ -271,7 +281,7 @@ describe('buildYtDlpArgs', () => {
     'https://x.com/a;rm -rf /',
     'https://example.com/$(reboot)?a=`id`&b=|cat /etc/passwd',
     '--exec=touch /tmp/pwned',
-    "https://example.com/it's \"quoted\" > out.txt",
+    'https://example.com/it\'s "quoted" > out.txt',
   ])('passes %j verbatim as a single argv element after "--"', (url) => {
     const args = buildYtDlpArgs({ ...base, url });
     expect(args.at(-1)).toBe(url);
@@ -351,7 +361,7 @@ describe('buildYtDlpArgs', () => {
     expect(args[args.indexOf('--break-match-filters') + 1]).toBe('!playlist_id');
   });
 
-  test('offers the worker\'s Node as JavaScript runtime and keeps notices only when this yt-dlp supports it', () => {
+  test("offers the worker's Node as JavaScript runtime and keeps notices only when this yt-dlp supports it", () => {
     const plain = buildYtDlpArgs(base);
     expect(plain).not.toContain('--js-runtimes');
     expect(plain).not.toContain('--no-quiet');

@@ -141,6 +141,13 @@ export interface DownloadProgressView {
   cancelledBy: Actor | null;
 }
 
+/** How a command about a download that has ended is answered, by the workflow or (once it has closed) by the client. */
+export function endedText(state: DownloadState): string {
+  if (state === 'cancelled') return 'it was already cancelled';
+  if (state === 'failed') return 'it has already failed';
+  return 'it has already finished';
+}
+
 /** The truthful answer to pause, resume and cancel (updates). */
 export interface ControlAnswer {
   state: DownloadState;

@@ -57,7 +57,7 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
       pausedBy = by;
       pausedAt = Date.now();
       for (const id of active) outbox.add(id);
-      return { paused, message: `everything is paused; ${active.size} running or queued downloads stop`, affected: active.size };
+      return { paused, message: `everything is paused (running or queued downloads stopped: ${active.size})`, affected: active.size };
     },
     {
       validator: (_request: { by: Actor }) => {
@@ -73,7 +73,7 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
       pausedAt = null;
       for (const id of active) outbox.add(id);
       log.info('everything resumed', { by: by.id, downloads: active.size });
-      return { paused, message: `everything resumed; ${active.size} downloads continue`, affected: active.size };
+      return { paused, message: `everything resumed (downloads continuing: ${active.size})`, affected: active.size };
     },
     {
       validator: (_request: { by: Actor }) => {

@@ -21,6 +21,7 @@ import type { DownloadQueueActivities, LightActivities } from '../activities';
 import {
   cancelUpdate,
   controlWorkflowId,
+  endedText,
   globalPauseSignal,
   pauseUpdate,
   progressQuery,
@@ -188,8 +189,8 @@ class DownloadControl {
   }
 
   refuseIfEnded(): void {
-    if (this.cancelledBy) throw new Error(`it was already cancelled by ${this.cancelledBy.name}`);
-    if (this.finished) throw new Error(`it has already finished (${this.state})`);
+    if (this.cancelledBy) throw new Error(`${endedText('cancelled')} (by ${this.cancelledBy.name})`);
+    if (this.finished) throw new Error(endedText(this.state));
   }
 }
 

@@ -11,15 +11,15 @@ export const controlFeature = new Composer<BotContext>();
 const CANCEL_ALL_CONFIRM = 'cancel-all:confirm';
 const CANCEL_ALL_KEEP = 'cancel-all:keep';
 
-function answerText(verb: string, result: CommandResult): string {
-  if (result.ok) return `${verb} [${result.shortId}]: ${result.message}`;
-  return `Could not ${verb.toLowerCase()}: ${result.message}`;
+/** "⏸ Paused [1a2b3c4d]: ..." or "Could not pause: ...". */
+function answerText(done: string, verb: string, result: CommandResult): string {
+  return result.ok ? `${done} [${result.shortId}]: ${result.message}` : `Could not ${verb}: ${result.message}`;
 }
 
 controlFeature.command('pause', async (ctx) => {
   const id = ctx.match.trim();
   const { downloads } = ctx.deps;
-  if (id) return void (await ctx.reply(answerText('⏸ Paused', await downloads.pause(id, actorOf(ctx)))));
+  if (id) return void (await ctx.reply(answerText('⏸ Paused', 'pause', await downloads.pause(id, actorOf(ctx)))));
   const result = await downloads.pauseAll(actorOf(ctx));
   await ctx.reply(
     result.ok
@@ -31,7 +31,7 @@ controlFeature.command('pause', async (ctx) => {
 controlFeature.command('resume', async (ctx) => {
   const id = ctx.match.trim();
   const { downloads } = ctx.deps;
-  if (id) return void (await ctx.reply(answerText('▶️ Resumed', await downloads.resume(id, actorOf(ctx)))));
+  if (id) return void (await ctx.reply(answerText('▶️ Resumed', 'resume', await downloads.resume(id, actorOf(ctx)))));
   const result = await downloads.resumeAll(actorOf(ctx));
   await ctx.reply(result.ok ? `▶️ Resumed: ${result.message}.` : `Could not resume: ${result.message}`);
 });
@@ -41,16 +41,15 @@ controlFeature.command('cancel', async (ctx) => {
   if (!id)
     return void (await ctx.reply('Give the ID of the download to cancel (shown in brackets in my replies), or "all": /cancel 1a2b3c4d'));
   if (id.toLowerCase() !== 'all')
-    return void (await ctx.reply(answerText('🚫 Cancelled', await ctx.deps.downloads.cancel(id, actorOf(ctx)))));
+    return void (await ctx.reply(answerText('🚫 Cancelled', 'cancel', await ctx.deps.downloads.cancel(id, actorOf(ctx)))));
   const { active } = await ctx.deps.downloads.globalState();
   if (active.length === 0) return void (await ctx.reply('Nothing to cancel: no download is queued or running.'));
-  const keyboard = new InlineKeyboard().text(`Cancel all ${active.length}`, CANCEL_ALL_CONFIRM).text('Keep them', CANCEL_ALL_KEEP);
-  await ctx.reply(
-    `Cancel all ${active.length} queued and running downloads? Their partial files are removed and everyone who asked is told.`,
-    {
-      reply_markup: keyboard,
-    },
-  );
+  const n = active.length;
+  const keyboard = new InlineKeyboard()
+    .text(n === 1 ? 'Cancel it' : `Cancel all ${n}`, CANCEL_ALL_CONFIRM)
+    .text(n === 1 ? 'Keep it' : 'Keep them', CANCEL_ALL_KEEP);
+  const what = n === 1 ? 'the one queued or running download' : `all ${n} queued and running downloads`;
+  await ctx.reply(`Cancel ${what}? Partial files are removed and everyone who asked is told.`, { reply_markup: keyboard });
 });
 
 controlFeature.callbackQuery(CANCEL_ALL_CONFIRM, async (ctx) => {

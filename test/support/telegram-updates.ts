@@ -36,3 +36,24 @@ export function textMessage(o: TextMessageOptions): { message: NonNullable<Updat
   } as NonNullable<Update['message']>;
   return { message };
 }
+
+/** A press of an inline button (`data`) under one of the bot's messages in a private chat. */
+export function callbackQuery(o: { userId: number; data: string; messageId?: number }): {
+  callback_query: NonNullable<Update['callback_query']>;
+} {
+  const from = { id: o.userId, is_bot: false, first_name: 'User' };
+  return {
+    callback_query: {
+      id: String(nextMessageId++),
+      from,
+      chat_instance: String(o.userId),
+      data: o.data,
+      message: {
+        message_id: o.messageId ?? nextMessageId++,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: o.userId, type: 'private', first_name: 'User' },
+        text: '(a question from the bot)',
+      },
+    } as NonNullable<Update['callback_query']>,
+  };
+}

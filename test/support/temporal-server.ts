@@ -15,19 +15,26 @@ export interface TestTemporal {
  * The server also binds internal ports of its own choosing; when a test file
  * starting in parallel takes one first, it starts again on fresh ports.
  */
-export async function startTemporal(namespace = 'default'): Promise<TestTemporal> {
+export async function startTemporal(namespace = 'default', options: PersistOptions = {}): Promise<TestTemporal> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(namespace);
+      return await startOnce(namespace, options);
     } catch (err) {
-      if (attempt >= 3 || !/address already in use/.test(String(err))) throw err;
+      if (attempt >= 3 || options.port || !/address already in use/.test(String(err))) throw err;
     }
   }
 }
 
-async function startOnce(namespace: string): Promise<TestTemporal> {
-  const [port, httpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-  const child: ChildProcess = spawn(resolveTemporalCli(), devServerArgs({ port, httpPort, metricsPort, namespace, logLevel: 'error' }), {
+/** For tests that restart the server: keep its state in `dbFile`, and listen on `port` again. */
+export interface PersistOptions {
+  dbFile?: string;
+  port?: number;
+}
+
+async function startOnce(namespace: string, options: PersistOptions): Promise<TestTemporal> {
+  const [port, httpPort, metricsPort] = [options.port ?? (await freePort()), await freePort(), await freePort()];
+  const args = devServerArgs({ port, httpPort, metricsPort, namespace, logLevel: 'error', dbFile: options.dbFile });
+  const child: ChildProcess = spawn(resolveTemporalCli(), args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

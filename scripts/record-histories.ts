@@ -1,0 +1,114 @@
+// npm run histories:record: runs the current workflow code through real
+// scenarios (a test stack: Temporal dev server, PostgreSQL, the worker with
+// yt-dlp, the bot on a fake Bot API) and writes each workflow's history to
+// test/support/histories/<version>-<scenario>.json for the replay tests.
+// Run it after a release's workflow code is final; keep older files: they are
+// what running workflows look like when new code meets them.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { controlWorkflowId, downloadWorkflowId } from '../downloads/definitions';
+import { contentKeyFor, parseMediaUrl } from '../downloads/links';
+import { resolveTemporalCli } from '../lib/temporal-cli';
+import { eventually, eventuallyAsync } from '../test/support/eventually';
+import { ADMIN_ID, OTHER_ADMIN_ID, startStack, type Stack } from '../test/support/stack';
+import { textMessage } from '../test/support/telegram-updates';
+
+const OUT = path.resolve(__dirname, '..', 'test', 'support', 'histories');
+const VERSION = process.argv[2] ?? 'v2';
+const admin = { id: 'script:record-histories', name: 'the recording script' };
+
+function keyOf(url: string): string {
+  const parsed = parseMediaUrl(url);
+  if (!parsed.ok) throw new Error(url);
+  return contentKeyFor(parsed.url, 'video');
+}
+
+/** Writes the history of `workflowId` as the Temporal CLI exports it (waiting for it to close unless `open`). */
+async function save(stack: Stack, name: string, workflowId: string, open = false): Promise<void> {
+  const handle = stack.client.workflow.getHandle(workflowId);
+  await eventuallyAsync(
+    () =>
+      handle.describe().then(
+        () => true,
+        () => false,
+      ),
+    30_000,
+    `${workflowId} to exist`,
+  );
+  if (!open) await handle.result().catch(() => undefined);
+  const json = execFileSync(
+    resolveTemporalCli(),
+    ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', stack.temporal.address],
+    {
+      encoding: 'utf8',
+    },
+  );
+  fs.writeFileSync(path.join(OUT, `${VERSION}-${name}.json`), json);
+  console.log(`${VERSION}-${name}.json: ${JSON.parse(json).events.length} events`);
+}
+
+function sendLink(stack: Stack, url: string, userId = ADMIN_ID): void {
+  stack.telegram.pushUpdate(textMessage({ userId, text: url }));
+}
+
+async function partway(stack: Stack, url: string): Promise<void> {
+  const route = new URL(url).pathname;
+  await eventually(() => (stack.media.bytesServed.get(route) ?? 0) > 10_000, 60_000, `part of ${route}`);
+}
+
+async function main(): Promise<void> {
+  const stack = await startStack({ MAX_CONCURRENT: '2', HEARTBEAT_TIMEOUT_SECONDS: '10' });
+  try {
+    const completed = stack.media.route('/record/completed.mp4');
+    sendLink(stack, completed);
+    await save(stack, 'completed', downloadWorkflowId(keyOf(completed)));
+
+    const retried = stack.media.route('/record/retried.mp4', { failFirst: 2, failStatus: 503 });
+    sendLink(stack, retried);
+    await save(stack, 'retried', downloadWorkflowId(keyOf(retried)));
+
+    const joined = stack.media.route('/record/joined.mp4', { delayMs: 2_000 });
+    sendLink(stack, joined);
+    await new Promise((r) => setTimeout(r, 1_000));
+    sendLink(stack, joined, OTHER_ADMIN_ID);
+    await save(stack, 'joined', downloadWorkflowId(keyOf(joined)));
+
+    const pausedOne = stack.media.route('/record/paused.mp4', { bytesPerSecond: 6_000 });
+    sendLink(stack, pausedOne);
+    await partway(stack, pausedOne);
+    const id = keyOf(pausedOne);
+    console.log('pause:', JSON.stringify(await stack.downloads.pause(id, admin)));
+    await new Promise((r) => setTimeout(r, 1_000));
+    stack.media.route('/record/paused.mp4', { bytesPerSecond: 30_000 });
+    console.log('resume:', JSON.stringify(await stack.downloads.resume(id, admin)));
+    await save(stack, 'paused-and-resumed', downloadWorkflowId(id));
+
+    const pausedAll = stack.media.route('/record/paused-all.mp4', { bytesPerSecond: 6_000 });
+    sendLink(stack, pausedAll);
+    await partway(stack, pausedAll);
+    console.log('pause all:', JSON.stringify(await stack.downloads.pauseAll(admin)));
+    await new Promise((r) => setTimeout(r, 2_000));
+    stack.media.route('/record/paused-all.mp4', { bytesPerSecond: 30_000 });
+    console.log('resume all:', JSON.stringify(await stack.downloads.resumeAll(admin)));
+    await save(stack, 'paused-and-resumed-globally', downloadWorkflowId(keyOf(pausedAll)));
+
+    const cancelled = stack.media.route('/record/cancelled.mp4', { bytesPerSecond: 6_000 });
+    sendLink(stack, cancelled);
+    sendLink(stack, cancelled, OTHER_ADMIN_ID);
+    await partway(stack, cancelled);
+    console.log('cancel:', JSON.stringify(await stack.downloads.cancel(keyOf(cancelled), admin)));
+    await save(stack, 'cancelled', downloadWorkflowId(keyOf(cancelled)));
+
+    await save(stack, 'control', controlWorkflowId(stack.config.TASK_QUEUE), true);
+  } finally {
+    await stack.stop();
+  }
+}
+
+main()
+  .then(() => process.exit(0))
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });

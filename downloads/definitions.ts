@@ -88,6 +88,8 @@ export interface DownloadPolicy {
   diskWaitHours: number;
   downloadTimeoutMinutes: number;
   heartbeatTimeoutSeconds: number;
+  /** A paused download continues as new past this many history events (default 2,000; tests set it low). */
+  historyLimit?: number;
 }
 
 export interface DownloadInput {
@@ -106,9 +108,8 @@ export interface DownloadInput {
 
 /** What a download workflow hands to its next run when its history grows long. */
 export interface CarriedDownloadState {
+  /** Everyone who asked (all are recorded and told when it ends). */
   subscribers: Subscriber[];
-  /** Subscribers not yet recorded in the database. */
-  unrecorded: Subscriber[];
   pausedBy: Actor | null;
   globalPaused: boolean;
   /** When the first run started: files this download wrote are newer. */

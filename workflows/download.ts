@@ -45,7 +45,7 @@ import { DISK_LOW, ERROR_KINDS, isErrorKind } from '../downloads/errors';
 /** How many times a disk that filled up mid-download sends us back to wait for space. */
 const MAX_DISK_FULL_ROUNDS = 20;
 /** Past this many events a paused download continues as new (carrying its state), so pausing often costs nothing. */
-const HISTORY_LIMIT = 2_000;
+const DEFAULT_HISTORY_LIMIT = 2_000;
 /** How long a new download waits for the control workflow to say whether everything is paused. */
 const CONTROL_ANSWER_TIMEOUT = '30 seconds';
 /**
@@ -130,8 +130,6 @@ class DownloadControl {
   readonly subscribers: Subscriber[];
   /** Subscribers not yet told how it ended. */
   readonly unnotified: Subscriber[];
-  /** Subscribers not yet written to the record (carried across continue-as-new). */
-  unrecorded: Subscriber[];
   pausedBy: Actor | null;
   globalPaused: boolean;
   globalPausedBy: Actor | null = null;
@@ -145,7 +143,6 @@ class DownloadControl {
   constructor(carried: CarriedDownloadState | undefined) {
     this.subscribers = [...(carried?.subscribers ?? [])];
     this.unnotified = [...(carried?.subscribers ?? [])];
-    this.unrecorded = [...(carried?.unrecorded ?? [])];
     this.pausedBy = carried?.pausedBy ?? null;
     this.globalPaused = carried?.globalPaused ?? false;
   }
@@ -273,7 +270,6 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
   let cancelled: unknown = null;
   try {
     const onDisk = input.carried ? null : await records.dedup(input, [...d.subscribers]);
-    if (!input.carried) d.unrecorded = [];
     outcome = onDisk ? { status: 'completed', fromCache: true, ...onDisk } : await downloadUntilDone();
   } catch (err) {
     if (!isCancellation(err)) throw err;
@@ -354,12 +350,12 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
   async function waitWhilePaused(): Promise<void> {
     if (!d.paused || d.cancelledBy) return;
     d.setState('paused');
-    await condition(() => !d.paused || d.cancelledBy !== null || workflowInfo().historyLength > HISTORY_LIMIT);
+    const limit = input.policy.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+    await condition(() => !d.paused || d.cancelledBy !== null || workflowInfo().historyLength > limit);
     if (d.paused && !d.cancelledBy) {
       await condition(allHandlersFinished);
       const carried: CarriedDownloadState = {
         subscribers: d.subscribers,
-        unrecorded: d.unrecorded,
         pausedBy: d.pausedBy,
         globalPaused: d.globalPaused,
         startedAt,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { INCOMPLETE_DIR } from '../../activities/ytdlp';
 import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
-import { eventually } from '../support/eventually';
+import { eventually, eventuallyAsync } from '../support/eventually';
 import type { RecordedCall } from '../support/fake-bot-api';
 import { ADMIN_ID, OTHER_ADMIN_ID, startStack, type Stack } from '../support/stack';
 import { callbackQuery, textMessage } from '../support/telegram-updates';
@@ -152,6 +152,40 @@ test('with downloads queued, /pause keeps them from starting; a link sent while 
   for (const { messageId } of [first, second, third]) {
     await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Downloaded/), 60_000, 'each completion');
   }
+});
+
+test('a link sent in the same moment as /pause is never left running, whichever is handled first', async () => {
+  const routes = ['/control/race-before.mp4', '/control/race-after.mp4'];
+  const [before, after] = routes.map((route) => stack.media.route(route, { bytesPerSecond: SLOW }));
+  // Back to back, with no wait: the link just before /pause, and another just after it.
+  const first = send(before!);
+  send('/pause');
+  const second = send(after!);
+  const ids = await Promise.all(
+    [first, second].map(async (messageId) => {
+      const reply = String(
+        (await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Queued/), 30_000, 'the intake reply')).payload.text,
+      );
+      return /\[([0-9a-f]{8})\]/.exec(reply)![1]!;
+    }),
+  );
+  for (const id of ids) await eventuallyAsync(async () => (await stateOf(id)) === 'paused', 30_000, `${id} to be paused`);
+  const served = routes.map((route) => stack.media.bytesServed.get(route) ?? 0);
+  await new Promise((r) => setTimeout(r, 2_000));
+  expect(routes.map((route) => stack.media.bytesServed.get(route) ?? 0)).toEqual(served);
+  expect(served.every((bytes) => bytes < stack.media.clipSize)).toBe(true);
+
+  expect(await command('/cancel all')).toMatch(/^Cancel all 2/);
+  const asked = stack.telegram.calls.filter((c) => c.method === 'sendMessage' && /^Cancel all 2/.test(String(c.payload.text))).at(-1)!;
+  const keyboard = (asked.payload.reply_markup as { inline_keyboard: Array<Array<{ callback_data: string }>> }).inline_keyboard;
+  stack.telegram.pushUpdate(callbackQuery({ userId: ADMIN_ID, data: keyboard[0]![0]!.callback_data }));
+  await stack.telegram.waitForCall(
+    (c) => c.method === 'editMessageText' && /Cancelled 2 downloads/.test(String(c.payload.text)),
+    30_000,
+    'the cancel',
+  );
+  expect(await command('/resume')).toMatch(/^▶️ Resumed/);
+  for (let i = 0; i < 50 && (await stack.downloads.globalState()).active.length > 0; i++) await new Promise((r) => setTimeout(r, 100));
 });
 
 test('/pause <id> and /resume <id> act on one download only, and commands answer truthfully', async () => {

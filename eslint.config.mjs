@@ -25,10 +25,10 @@ const IO_PACKAGES = [
 ];
 
 /** Files that run inside the workflow sandbox: the workflows and the modules they import. */
-export const WORKFLOW_FILES = ['workflows/**/*.ts', 'downloads/definitions.ts', 'downloads/errors.ts'];
+export const WORKFLOW_FILES = ['workflows/**/*.ts', 'domain/downloads/definitions.ts', 'domain/downloads/errors.ts'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'lib/generated/**', 'coverage/**', '.data/**', 'downloads/**/*.mp4'] },
+  { ignores: ['node_modules/**', 'lib/generated/**', 'coverage/**', '.data/**', 'downloads/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

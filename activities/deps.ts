@@ -1,6 +1,6 @@
 import type { Config } from '../lib/config';
 import type { Db } from '../lib/db';
-import { destinationPolicy, systemResolver, type DestinationPolicy, type Resolver } from '../downloads/destinations';
+import { destinationPolicy, systemResolver, type DestinationPolicy, type Resolver } from '../domain/downloads/destinations';
 import type { Logger } from '../lib/logger';
 import type { TelegramNotifier } from '../lib/telegram';
 import { freeBytesOnDisk } from './disk';

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import { DISK_LOW, ERROR_KINDS } from '../downloads/errors';
-import { humanSize } from '../downloads/messages';
-import type { DownloadInput } from '../downloads/definitions';
+import { DISK_LOW, ERROR_KINDS } from '../domain/downloads/errors';
+import { humanSize } from '../domain/downloads/messages';
+import type { DownloadInput } from '../domain/downloads/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
 

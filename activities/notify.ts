@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { shortId } from '../downloads/definitions';
-import { cancelledText, completedText, failedText } from '../downloads/messages';
+import { shortId } from '../domain/downloads/definitions';
+import { cancelledText, completedText, failedText } from '../domain/downloads/messages';
 import { TelegramDeliveryError } from '../lib/telegram';
-import type { DownloadOutcome, Subscriber } from '../downloads/definitions';
+import type { DownloadOutcome, Subscriber } from '../domain/downloads/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
 

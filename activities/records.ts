@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
-import { findCompletedOnDisk } from '../downloads/completed';
+import { findCompletedOnDisk } from '../domain/downloads/completed';
 import type { Db } from '../lib/db';
-import type { DownloadedFile, DownloadInput, DownloadOutcome, Subscriber } from '../downloads/definitions';
+import type { DownloadedFile, DownloadInput, DownloadOutcome, Subscriber } from '../domain/downloads/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { DownloadMode } from '../downloads/definitions';
+import type { DownloadMode } from '../domain/downloads/definitions';
 import { truncate } from '../lib/text';
 
 /**

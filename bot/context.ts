@@ -1,7 +1,7 @@
 import type { Context } from 'grammy';
-import type { DownloadsClient } from '../downloads/client';
-import type { Actor } from '../downloads/definitions';
-import type { Resolver } from '../downloads/destinations';
+import type { DownloadsClient } from '../domain/downloads/client';
+import type { Actor } from '../domain/downloads/definitions';
+import type { Resolver } from '../domain/downloads/destinations';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { Redis } from '../lib/redis';

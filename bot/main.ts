@@ -5,8 +5,8 @@ import { createLogger, redactUrlPasswords } from '../lib/logger';
 import { createRedis } from '../lib/redis';
 import { connectTemporal } from '../lib/temporal-client';
 import { ALLOWED_UPDATES, BOT_COMMANDS, createBot } from './create-bot';
-import { DownloadsClient, downloadsSettings } from '../downloads/client';
-import { completedLookup } from '../downloads/completed';
+import { DownloadsClient, downloadsSettings } from '../domain/downloads/client';
+import { completedLookup } from '../domain/downloads/completed';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();

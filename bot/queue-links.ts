@@ -1,6 +1,6 @@
-import { downloadWorkflowId, shortId, type DownloadMode } from '../downloads/definitions';
-import { checkDestination, destinationPolicy, type Refusal } from '../downloads/destinations';
-import { contentKeyFor, findLinkCandidates, parseMediaUrl, type MediaUrl } from '../downloads/links';
+import { downloadWorkflowId, shortId, type DownloadMode } from '../domain/downloads/definitions';
+import { checkDestination, destinationPolicy, type Refusal } from '../domain/downloads/destinations';
+import { contentKeyFor, findLinkCandidates, parseMediaUrl, type MediaUrl } from '../domain/downloads/links';
 import type { BotDeps } from './context';
 import type { IntakeReport } from './replies';
 

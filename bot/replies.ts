@@ -1,7 +1,7 @@
-import { describeRefusal, type Refusal } from '../downloads/destinations';
-import type { DownloadedFile } from '../downloads/definitions';
-import { REJECTION_REASONS, type UrlRejection } from '../downloads/links';
-import { fitMessage, humanSize, shortUrl, shownTitle } from '../downloads/messages';
+import { describeRefusal, type Refusal } from '../domain/downloads/destinations';
+import type { DownloadedFile } from '../domain/downloads/definitions';
+import { REJECTION_REASONS, type UrlRejection } from '../domain/downloads/links';
+import { fitMessage, humanSize, shortUrl, shownTitle } from '../domain/downloads/messages';
 
 /** What the bot says in reply to a message: help, refusals, and what happened to each link. */
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
-import { parseAllowedHosts } from '../downloads/destinations';
+import { parseAllowedHosts } from '../domain/downloads/destinations';
 
 /**
  * Every setting the bot, the worker and the tools read, in one validated schema.

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../downloads/definitions';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../domain/downloads/definitions';
 import { findExecutable, isExecutable } from './executables';
 
 /**

@@ -7,8 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { controlWorkflowId, downloadWorkflowId } from '../downloads/definitions';
-import { contentKeyFor, parseMediaUrl } from '../downloads/links';
+import { controlWorkflowId, downloadWorkflowId } from '../domain/downloads/definitions';
+import { contentKeyFor, parseMediaUrl } from '../domain/downloads/links';
 import { resolveTemporalCli } from '../lib/temporal-cli';
 import { eventually, eventuallyAsync } from '../test/support/eventually';
 import { ADMIN_ID, OTHER_ADMIN_ID, startStack, type Stack } from '../test/support/stack';

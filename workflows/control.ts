@@ -17,7 +17,7 @@ import {
   type Actor,
   type CarriedControlState,
   type ControlView,
-} from '../downloads/definitions';
+} from '../domain/downloads/definitions';
 
 /** Past this many events the control workflow continues as new, carrying its state. */
 const HISTORY_LIMIT = 5_000;

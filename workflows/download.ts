@@ -39,8 +39,8 @@ import {
   type DownloadProgressView,
   type DownloadState,
   type Subscriber,
-} from '../downloads/definitions';
-import { DISK_LOW, ERROR_KINDS, isErrorKind } from '../downloads/errors';
+} from '../domain/downloads/definitions';
+import { DISK_LOW, ERROR_KINDS, isErrorKind } from '../domain/downloads/errors';
 
 /** How many times a disk that filled up mid-download sends us back to wait for space. */
 const MAX_DISK_FULL_ROUNDS = 20;

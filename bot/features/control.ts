@@ -1,5 +1,5 @@
 import { Composer, InlineKeyboard } from 'grammy';
-import type { CommandResult } from '../../downloads/client';
+import type { CommandResult } from '../../domain/downloads/client';
 import { actorOf, type BotContext } from '../context';
 
 /**

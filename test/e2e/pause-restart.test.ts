@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DownloadsClient, downloadsSettings } from '../../downloads/client';
+import { DownloadsClient, downloadsSettings } from '../../domain/downloads/client';
 import { parseConfig } from '../../lib/config';
 import { createRedis } from '../../lib/redis';
 import { createTestDatabase, type TestDatabase } from '../support/database';

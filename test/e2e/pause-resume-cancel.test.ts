@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { INCOMPLETE_DIR } from '../../activities/ytdlp';
-import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
+import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
 import { eventually, eventuallyAsync } from '../support/eventually';
 import type { RecordedCall } from '../support/fake-bot-api';
 import { ADMIN_ID, OTHER_ADMIN_ID, startStack, type Stack } from '../support/stack';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
-import { downloadWorkflowId } from '../../downloads/definitions';
+import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
+import { downloadWorkflowId } from '../../domain/downloads/definitions';
 import type { RecordedCall } from '../support/fake-bot-api';
 import { ADMIN_ID, BOT_TOKEN, OTHER_ADMIN_ID, STRANGER_ID, startStack, type Stack } from '../support/stack';
 import { textMessage } from '../support/telegram-updates';

@@ -12,8 +12,8 @@ import { INCOMPLETE_DIR, NO_EXTRA_FEATURES, type Progress, type YtDlpFeatures } 
 import { probeYtDlp } from '../../activities/ytdlp-install';
 import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
-import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
-import type { DownloadedFile, DownloadInput } from '../../downloads/definitions';
+import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
+import type { DownloadedFile, DownloadInput } from '../../domain/downloads/definitions';
 import { MediaServer } from '../support/media-server';
 import { eventually } from '../support/eventually';
 import { testSettings } from '../support/settings';

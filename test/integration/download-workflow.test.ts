@@ -5,11 +5,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { createDiskActivities } from '../../activities/disk';
 import type { ActivityDeps } from '../../activities';
-import { DownloadsClient, downloadsSettings, type StartRequest } from '../../downloads/client';
+import { DownloadsClient, downloadsSettings, type StartRequest } from '../../domain/downloads/client';
 import type { Config } from '../../lib/config';
-import { ERROR_KINDS } from '../../downloads/errors';
+import { ERROR_KINDS } from '../../domain/downloads/errors';
 import { createLogger } from '../../lib/logger';
-import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
+import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
 import {
   downloadWorkflowId,
   searchAttributes,
@@ -17,7 +17,7 @@ import {
   type DownloadInput,
   type DownloadOutcome,
   type Subscriber,
-} from '../../downloads/definitions';
+} from '../../domain/downloads/definitions';
 import { startTemporal, type TestTemporal } from '../support/temporal-server';
 import { testSettings } from '../support/settings';
 import { historyText } from '../support/history-text';

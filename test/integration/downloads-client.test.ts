@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
-import { DownloadsClient, downloadsSettings } from '../../downloads/client';
-import { downloadWorkflowId, type DownloadedFile, type DownloadOutcome, type Subscriber } from '../../downloads/definitions';
-import { parseMediaUrl } from '../../downloads/links';
+import { DownloadsClient, downloadsSettings } from '../../domain/downloads/client';
+import { downloadWorkflowId, type DownloadedFile, type DownloadOutcome, type Subscriber } from '../../domain/downloads/definitions';
+import { parseMediaUrl } from '../../domain/downloads/links';
 import { eventuallyAsync } from '../support/eventually';
 import { testSettings } from '../support/settings';
 import { startTemporal, type TestTemporal } from '../support/temporal-server';

@@ -1,12 +1,12 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { BotDeps } from '../../bot/context';
 import { queueLinks } from '../../bot/queue-links';
-import type { Resolver } from '../../downloads/destinations';
+import type { Resolver } from '../../domain/downloads/destinations';
 import { createLogger } from '../../lib/logger';
 import { intakeReplyText } from '../../bot/replies';
-import { DownloadsClient, downloadsSettings } from '../../downloads/client';
-import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
-import { downloadWorkflowId } from '../../downloads/definitions';
+import { DownloadsClient, downloadsSettings } from '../../domain/downloads/client';
+import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
+import { downloadWorkflowId } from '../../domain/downloads/definitions';
 import { testSettings } from '../support/settings';
 import { startTemporal, type TestTemporal } from '../support/temporal-server';
 

@@ -1,11 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { queueLinks } from '../../bot/queue-links';
-import { DownloadsClient, downloadsSettings, type CompletedLookup } from '../../downloads/client';
-import { completedLookup } from '../../downloads/completed';
+import { DownloadsClient, downloadsSettings, type CompletedLookup } from '../../domain/downloads/client';
+import { completedLookup } from '../../domain/downloads/completed';
 import { createDb } from '../../lib/db';
 import { createLogger, LogCollector } from '../../lib/logger';
-import { contentKeyFor, parseMediaUrl } from '../../downloads/links';
-import { downloadWorkflowId } from '../../downloads/definitions';
+import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
+import { downloadWorkflowId } from '../../domain/downloads/definitions';
 import { freePort } from '../support/free-port';
 import { testSettings } from '../support/settings';
 import { startTemporal } from '../support/temporal-server';

@@ -5,7 +5,7 @@ import type { ActivityDeps } from '../../activities';
 import { createNotifyActivities } from '../../activities/notify';
 import { createLogger } from '../../lib/logger';
 import { createTelegramApi, telegramNotifier } from '../../lib/telegram';
-import type { DownloadOutcome, Subscriber } from '../../downloads/definitions';
+import type { DownloadOutcome, Subscriber } from '../../domain/downloads/definitions';
 import { FakeBotApi } from '../support/fake-bot-api';
 import { BOT_TOKEN } from '../support/stack';
 

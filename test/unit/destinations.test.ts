@@ -9,8 +9,8 @@ import {
   type DestinationPolicy,
   type Refusal,
   UnresolvedHostError,
-} from '../../downloads/destinations';
-import { parseMediaUrl } from '../../downloads/links';
+} from '../../domain/downloads/destinations';
+import { parseMediaUrl } from '../../domain/downloads/links';
 
 const strict: DestinationPolicy = { allowPrivate: false, allowedHosts: [] };
 const permissive: DestinationPolicy = { allowPrivate: true, allowedHosts: [] };

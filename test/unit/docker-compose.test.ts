@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../downloads/definitions';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../domain/downloads/definitions';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const composeText = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');

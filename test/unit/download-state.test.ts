@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DOWNLOAD_MODES, DOWNLOAD_STATES } from '../../downloads/definitions';
+import { DOWNLOAD_MODES, DOWNLOAD_STATES } from '../../domain/downloads/definitions';
 
 const schema = fs.readFileSync(path.join(__dirname, '../../prisma/schema.prisma'), 'utf8');
 

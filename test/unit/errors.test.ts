@@ -1,4 +1,4 @@
-import { ERROR_KINDS, classifyYtDlpFailure, isErrorKind, make, type ErrorKind } from '../../downloads/errors';
+import { ERROR_KINDS, classifyYtDlpFailure, isErrorKind, make, type ErrorKind } from '../../domain/downloads/errors';
 import { expectLinearTime, megabyteOf } from '../support/linear-time';
 
 const REPORT =

@@ -8,7 +8,7 @@ import {
   type MediaUrl,
   type Platform,
   type UrlRejection,
-} from '../../downloads/links';
+} from '../../domain/downloads/links';
 import { expectLinearTime } from '../support/linear-time';
 
 /** Parses a link that must be accepted, failing the test with the reason otherwise. */

@@ -45,7 +45,7 @@ const FORBIDDEN: Array<[string, string]> = [
 const ALLOWED_IN_WORKFLOW = [
   "import { proxyActivities } from '@temporalio/workflow';",
   "import type { LightActivities } from '../activities';",
-  "import { subscribeSignal } from '../downloads/definitions';",
+  "import { subscribeSignal } from '../domain/downloads/definitions';",
   'export const acts = proxyActivities<LightActivities>({ startToCloseTimeout: 1000 });',
   'export const s = subscribeSignal;',
   '',

@@ -1,4 +1,12 @@
-import { cancelledText, completedText, failedText, fitMessage, humanSize, MAX_MESSAGE_LENGTH, shortUrl } from '../../downloads/messages';
+import {
+  cancelledText,
+  completedText,
+  failedText,
+  fitMessage,
+  humanSize,
+  MAX_MESSAGE_LENGTH,
+  shortUrl,
+} from '../../domain/downloads/messages';
 
 describe('humanSize', () => {
   test.each<[number, string]>([

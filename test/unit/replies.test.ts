@@ -1,6 +1,6 @@
 import { intakeReplyText, internalErrorText, type IntakeReport } from '../../bot/replies';
-import { REJECTION_REASONS } from '../../downloads/links';
-import { MAX_MESSAGE_LENGTH, shortUrl } from '../../downloads/messages';
+import { REJECTION_REASONS } from '../../domain/downloads/links';
+import { MAX_MESSAGE_LENGTH, shortUrl } from '../../domain/downloads/messages';
 
 const emptyReport: IntakeReport = {
   queued: [],

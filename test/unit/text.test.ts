@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { intakeReplyText } from '../../bot/replies';
-import { completedText, fitMessage, MAX_MESSAGE_LENGTH } from '../../downloads/messages';
+import { completedText, fitMessage, MAX_MESSAGE_LENGTH } from '../../domain/downloads/messages';
 import { displayLink, escapeBidiControls, escapeInvisible, hasMixedScripts, truncate } from '../../lib/text';
 import { expectLinearTime, megabyteOf } from '../support/linear-time';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Db } from '../lib/db';
+import type { Db } from '../../lib/db';
 import type { CompletedLookup } from './client';
 import type { DownloadedFile } from './definitions';
 

@@ -1,4 +1,4 @@
-import { displayLink, escapeBidiControls, truncate } from '../lib/text';
+import { displayLink, escapeBidiControls, truncate } from '../../lib/text';
 import type { Actor, DownloadedFile } from './definitions';
 
 /**

@@ -1,0 +1,444 @@
+import {
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import type { Config } from '../../lib/config';
+import {
+  ACTIVE_STATES,
+  cancelUpdate,
+  controlWorkflowId,
+  CONTROL_WORKFLOW_TYPE,
+  contentKeyOf,
+  controlQuery,
+  DOWNLOAD_STATES,
+  DOWNLOAD_WORKFLOW_TYPE,
+  downloadWorkflowId,
+  endedText,
+  MIN_SHORT_ID_LENGTH,
+  pauseAllUpdate,
+  pauseUpdate,
+  progressQuery,
+  resumeAllUpdate,
+  resumeUpdate,
+  searchAttributes,
+  shortId,
+  subscribeSignal,
+  type Actor,
+  type ControlAnswer,
+  type ControlView,
+  type DownloadedFile,
+  type DownloadInput,
+  type DownloadMode,
+  type DownloadPolicy,
+  type DownloadProgressView,
+  type DownloadState,
+  type Platform,
+  type Subscriber,
+} from './definitions';
+import type { MediaUrl } from './links';
+
+/**
+ * The one door to the download workflows. The bot, the HTTP API, the on-call
+ * CLI and the tests start, join, inspect, pause, resume and cancel downloads
+ * through it, never through Temporal directly: one place knows the workflow
+ * IDs, the signals and updates, and how to turn their answers into words.
+ */
+
+/** What the client needs to know; built from the configuration by `downloadsSettings`. */
+export interface DownloadsSettings {
+  /** Where download workflows (and the control workflow) run. */
+  taskQueue: string;
+  policy: DownloadPolicy;
+  /** Longest any call waits for Temporal, or for a worker to answer an update. */
+  callTimeoutMs: number;
+}
+
+export function downloadsSettings(
+  config: Pick<
+    Config,
+    | 'TASK_QUEUE' | 'DOWNLOAD_TASK_QUEUE' | 'MAX_RETRIES' | 'RETRY_BASE_SECONDS' | 'RETRY_MAX_SECONDS' | 'DISK_RECHECK_SECONDS'
+    | 'DISK_WAIT_HOURS' | 'DOWNLOAD_TIMEOUT_MINUTES' | 'HEARTBEAT_TIMEOUT_SECONDS'
+  >,
+  callTimeoutMs = 5_000,
+): DownloadsSettings {
+  return {
+    taskQueue: config.TASK_QUEUE,
+    callTimeoutMs,
+    policy: {
+      downloadTaskQueue: config.DOWNLOAD_TASK_QUEUE,
+      maxRetries: config.MAX_RETRIES,
+      retryBaseSeconds: config.RETRY_BASE_SECONDS,
+      retryMaxSeconds: config.RETRY_MAX_SECONDS,
+      diskRecheckSeconds: config.DISK_RECHECK_SECONDS,
+      diskWaitHours: config.DISK_WAIT_HOURS,
+      downloadTimeoutMinutes: config.DOWNLOAD_TIMEOUT_MINUTES,
+      heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+    },
+  };
+}
+
+/** Looks up a finished download whose file is still on disk (the database's long-term record). */
+export type CompletedLookup = (contentKey: string) => Promise<DownloadedFile | null>;
+
+export interface StartRequest {
+  contentKey: string;
+  url: MediaUrl;
+  mode: DownloadMode;
+  correlationId: string;
+  subscriber: Subscriber;
+}
+
+export interface StartResult {
+  /** `started`: a new download; `joined`: one was already running and gained a subscriber. */
+  outcome: 'started' | 'joined';
+  shortId: string;
+  workflowId: string;
+  /** Everything is paused: the download waits for /resume (null: the control workflow did not answer in time). */
+  paused: boolean | null;
+}
+
+/** A download as lists and replies show it. */
+export interface DownloadSummary {
+  contentKey: string;
+  shortId: string;
+  url: string;
+  state: DownloadState;
+  platform: Platform | null;
+  requestedBy: string[];
+  startedAt: Date;
+  closedAt: Date | null;
+}
+
+/** A download in detail: its summary, and while it runs, its live progress. */
+export interface DownloadView extends DownloadSummary {
+  running: boolean;
+  paused: boolean;
+  pausedBy: Actor | null;
+  subscribers: number | null;
+  /** From the download activity's last heartbeat, while it runs. */
+  progress: {
+    percent: number | null;
+    downloadedBytes: number | null;
+    totalBytes: number | null;
+    speed: number | null;
+    etaSeconds: number | null;
+    attempt: number;
+  } | null;
+}
+
+/** Why a command about one download could not be carried out, in words for the person who asked. */
+export type Refused =
+  | { ok: false; reason: 'not_found' | 'bad_id' | 'finished' | 'refused' | 'unavailable'; message: string }
+  | { ok: false; reason: 'ambiguous'; message: string; candidates: string[] };
+
+export type Resolved = { ok: true; contentKey: string; shortId: string } | Refused;
+export type CommandResult = ({ ok: true; shortId: string } & ControlAnswer) | Refused;
+
+export interface ListFilter {
+  states?: readonly DownloadState[];
+  requestedBy?: string;
+  platform?: Platform;
+}
+
+export interface ListPage {
+  downloads: DownloadSummary[];
+  /** Pass it back to get the next page; null on the last one. */
+  nextPageToken: string | null;
+}
+
+export class DownloadsClient {
+  private controlStarted = false;
+  private readonly controlId: string;
+
+  constructor(
+    private readonly temporal: Client,
+    private readonly settings: DownloadsSettings,
+    private readonly completed?: CompletedLookup,
+  ) {
+    this.controlId = controlWorkflowId(settings.taskQueue);
+  }
+
+  /** A finished download of this content whose file is still on disk, from the record. Throws when the database is down. */
+  async findCompleted(contentKey: string): Promise<DownloadedFile | null> {
+    return this.completed ? this.completed(contentKey) : null;
+  }
+
+  /**
+   * Starts the content-addressed download workflow, or adds `subscriber` to the
+   * one already running for the same content (signal-with-start: one yt-dlp,
+   * everyone told). ALLOW_DUPLICATE lets a finished download run again when its
+   * file was deleted; the workflow's dedup step answers the rest.
+   */
+  async startOrJoin(request: StartRequest): Promise<StartResult> {
+    const workflowId = downloadWorkflowId(request.contentKey);
+    const input: DownloadInput = {
+      contentKey: request.contentKey,
+      url: request.url.original,
+      normalizedUrl: request.url.normalized,
+      platform: request.url.platform,
+      videoId: request.url.videoId,
+      mode: request.mode,
+      correlationId: request.correlationId,
+      policy: this.settings.policy,
+    };
+    const outcome = await this.withDeadline(async () => {
+      await this.ensureControl();
+      const running = await this.isRunning(workflowId);
+      await this.temporal.workflow.signalWithStart(DOWNLOAD_WORKFLOW_TYPE, {
+        workflowId,
+        taskQueue: this.settings.taskQueue,
+        args: [input],
+        signal: subscribeSignal,
+        signalArgs: [request.subscriber],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: [
+          { key: searchAttributes.DownloadState, value: 'queued' },
+          { key: searchAttributes.Platform, value: request.url.platform },
+          { key: searchAttributes.RequestedBy, value: [String(request.subscriber.userId)] },
+          { key: searchAttributes.CorrelationId, value: request.correlationId },
+          { key: searchAttributes.ContentKey, value: request.contentKey },
+        ],
+        memo: { url: request.url.original, normalizedUrl: request.url.normalized },
+      });
+      return running ? 'joined' : 'started';
+    });
+    // Only to word the reply: the download itself learns the global state from the control workflow.
+    const paused = await this.temporal
+      .withDeadline(Date.now() + Math.min(1_000, this.settings.callTimeoutMs), () => this.controlView())
+      .then((view) => view.paused)
+      .catch(() => null);
+    return { outcome, shortId: shortId(request.contentKey), workflowId, paused };
+  }
+
+  /** Whether everything is paused, by whom, and how many downloads are running. */
+  async globalState(): Promise<ControlView> {
+    return this.withDeadline(async () => {
+      await this.ensureControl();
+      return this.controlView();
+    });
+  }
+
+  /** Pauses everything: running downloads stop (keeping their partial files), queued ones wait, new ones wait. */
+  async pauseAll(by: Actor): Promise<{ ok: true; message: string; affected: number } | Refused> {
+    return this.controlCommand(() => this.temporal.workflow.getHandle(this.controlId).executeUpdate(pauseAllUpdate, { args: [{ by }] }));
+  }
+
+  /** Continues everything paused by `pauseAll` (downloads paused one by one stay paused). */
+  async resumeAll(by: Actor): Promise<{ ok: true; message: string; affected: number } | Refused> {
+    return this.controlCommand(() => this.temporal.workflow.getHandle(this.controlId).executeUpdate(resumeAllUpdate, { args: [{ by }] }));
+  }
+
+  /** Cancels every download that has not ended; answers how many were cancelled. */
+  async cancelAll(by: Actor): Promise<{ cancelled: number; failed: number }> {
+    const view = await this.globalState();
+    const results = await Promise.all(view.active.map((id) => this.cancel(contentKeyOf(id) ?? id, by)));
+    return { cancelled: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length };
+  }
+
+  pause(id: string, by: Actor): Promise<CommandResult> {
+    return this.downloadCommand(id, (workflowId) => this.temporal.workflow.getHandle(workflowId).executeUpdate(pauseUpdate, { args: [{ by }] }));
+  }
+
+  resume(id: string, by: Actor): Promise<CommandResult> {
+    return this.downloadCommand(id, (workflowId) => this.temporal.workflow.getHandle(workflowId).executeUpdate(resumeUpdate, { args: [{ by }] }));
+  }
+
+  cancel(id: string, by: Actor): Promise<CommandResult> {
+    return this.downloadCommand(id, (workflowId) => this.temporal.workflow.getHandle(workflowId).executeUpdate(cancelUpdate, { args: [{ by }] }));
+  }
+
+  /**
+   * Finds the download a short ID (a prefix of its content key, at least 6
+   * characters) or a full content key names, among the downloads Temporal
+   * still knows (running, and closed within the namespace's retention).
+   */
+  async resolve(id: string): Promise<Resolved> {
+    const prefix = id.trim().toLowerCase();
+    if (!new RegExp(`^[0-9a-f]{${MIN_SHORT_ID_LENGTH},64}$`).test(prefix)) {
+      return { ok: false, reason: 'bad_id', message: `"${id.slice(0, 70)}" is not a download ID (at least ${MIN_SHORT_ID_LENGTH} of the letters and digits shown in brackets)` };
+    }
+    const keys = new Set<string>();
+    await this.withDeadline(async () => {
+      for await (const info of this.temporal.workflow.list({
+        query: `WorkflowType = '${DOWNLOAD_WORKFLOW_TYPE}' AND WorkflowId STARTS_WITH '${downloadWorkflowId(prefix)}'`,
+        pageSize: 20,
+      })) {
+        keys.add(contentKeyOf(info.workflowId)!);
+        if (keys.size > 5) break;
+      }
+    });
+    const [only, ...others] = [...keys].sort();
+    if (!only) return { ok: false, reason: 'not_found', message: `no download has the ID ${prefix}` };
+    if (others.length > 0) {
+      const candidates = [only, ...others].map((key) => key.slice(0, uniqueLength([only, ...others], key)));
+      return { ok: false, reason: 'ambiguous', message: `${prefix} could be ${candidates.join(', ')}; give more of the ID`, candidates };
+    }
+    return { ok: true, contentKey: only, shortId: shortId(only) };
+  }
+
+  /** One download in detail, live while it runs. */
+  async describe(id: string): Promise<({ ok: true } & DownloadView) | Refused> {
+    const resolved = await this.resolve(id);
+    if (!resolved.ok) return resolved;
+    return this.withDeadline(async () => {
+      const handle = this.temporal.workflow.getHandle(downloadWorkflowId(resolved.contentKey));
+      const description = await handle.describe();
+      const summary = summaryOf(description);
+      const running = description.status.name === 'RUNNING';
+      const live: DownloadProgressView | null = running ? await handle.query(progressQuery).catch(() => null) : null;
+      const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'download');
+      const beat = pending?.heartbeatDetails?.payloads?.[0];
+      const details = beat ? (defaultPayloadConverter.fromPayload(beat) as Record<string, number | null>) : null;
+      return {
+        ok: true,
+        ...summary,
+        state: live?.state ?? summary.state,
+        running,
+        paused: live?.paused ?? summary.state === 'paused',
+        pausedBy: live?.pausedBy ?? null,
+        subscribers: live?.subscribers ?? null,
+        progress: pending
+          ? {
+              percent: details?.percent ?? null,
+              downloadedBytes: details?.downloadedBytes ?? null,
+              totalBytes: details?.totalBytes ?? null,
+              speed: details?.speed ?? null,
+              etaSeconds: details?.etaSeconds ?? null,
+              attempt: pending.attempt ?? 1,
+            }
+          : null,
+      };
+    });
+  }
+
+  /** Downloads, newest first, filtered by state, requester and platform; one page at a time. */
+  async list(filter: ListFilter = {}, page: { pageSize?: number; nextPageToken?: string | null } = {}): Promise<ListPage> {
+    const clauses = [`WorkflowType = '${DOWNLOAD_WORKFLOW_TYPE}'`];
+    if (filter.states?.length) clauses.push(`DownloadState IN (${filter.states.map((s) => `'${checked(s, DOWNLOAD_STATES)}'`).join(', ')})`);
+    if (filter.requestedBy) clauses.push(`RequestedBy = '${filter.requestedBy.replace(/[^0-9A-Za-z:_-]/g, '')}'`);
+    if (filter.platform) clauses.push(`Platform = '${filter.platform.replace(/[^a-z]/g, '')}'`);
+    return this.withDeadline(async () => {
+      const { namespace, loadedDataConverter } = this.temporal.options;
+      const response = await this.temporal.workflowService.listWorkflowExecutions({
+        namespace,
+        query: clauses.join(' AND '),
+        pageSize: page.pageSize ?? 10,
+        nextPageToken: page.nextPageToken ? Buffer.from(page.nextPageToken, 'base64url') : undefined,
+      });
+      const downloads = await Promise.all(
+        (response.executions ?? []).map(async (raw) => summaryOf(await executionInfoFromRaw(raw, loadedDataConverter, raw, namespace))),
+      );
+      const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : null;
+      return { downloads, nextPageToken: token };
+    });
+  }
+
+  /** Downloads that have not ended (queued, waiting for disk, downloading, paused). */
+  listActive(page: { pageSize?: number; nextPageToken?: string | null } = {}): Promise<ListPage> {
+    return this.list({ states: ACTIVE_STATES }, page);
+  }
+
+  /** Starts the control workflow unless it runs (once per client). */
+  async ensureControl(): Promise<void> {
+    if (this.controlStarted) return;
+    await this.temporal.workflow.start(CONTROL_WORKFLOW_TYPE, {
+      workflowId: this.controlId,
+      taskQueue: this.settings.taskQueue,
+      args: [],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      memo: { purpose: 'Holds the global pause and the list of running downloads' },
+    });
+    this.controlStarted = true;
+  }
+
+  private async controlView(): Promise<ControlView> {
+    return this.temporal.workflow.getHandle(this.controlId).query(controlQuery);
+  }
+
+  private async isRunning(workflowId: string): Promise<boolean> {
+    try {
+      return (await this.temporal.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  private async downloadCommand(id: string, send: (workflowId: string) => Promise<ControlAnswer>): Promise<CommandResult> {
+    const resolved = await this.resolve(id);
+    if (!resolved.ok) return resolved;
+    const workflowId = downloadWorkflowId(resolved.contentKey);
+    try {
+      const answer = await this.withDeadline(() => send(workflowId));
+      return { ok: true, shortId: resolved.shortId, ...answer };
+    } catch (err) {
+      if (!isClosed(err)) return refusal(err);
+      // Closed: say how it ended, as the workflow itself would have.
+      const state = await this.withDeadline(async () => summaryOf(await this.temporal.workflow.getHandle(workflowId).describe()).state).catch(() => null);
+      return { ok: false, reason: 'finished', message: endedText(state ?? 'completed') };
+    }
+  }
+
+  private async controlCommand<T extends { message: string; affected: number }>(send: () => Promise<T>): Promise<({ ok: true } & T) | Refused> {
+    try {
+      return { ok: true, ...(await this.withDeadline(async () => (await this.ensureControl(), send()))) };
+    } catch (err) {
+      return refusal(err);
+    }
+  }
+
+  /** Every call waits at most callTimeoutMs: a Temporal outage (or no worker to answer) costs seconds, not minutes. */
+  private withDeadline<T>(fn: () => Promise<T>): Promise<T> {
+    return this.temporal.withDeadline(Date.now() + this.settings.callTimeoutMs, fn);
+  }
+}
+
+/** The shortest prefix of `key`, at least MIN_SHORT_ID_LENGTH long, that no other of `keys` shares. */
+function uniqueLength(keys: string[], key: string): number {
+  let length = MIN_SHORT_ID_LENGTH;
+  while (keys.some((other) => other !== key && other.startsWith(key.slice(0, length)))) length += 1;
+  return length;
+}
+
+function checked<T extends string>(value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`unknown value ${value}`);
+  return value as T;
+}
+
+/** Whether an update failed because the workflow has closed. */
+function isClosed(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || /workflow execution already completed/i.test(String(err));
+}
+
+/** Turns a failed update into the answer for the person who asked. */
+function refusal(err: unknown): Refused {
+  if (err instanceof WorkflowUpdateFailedError) {
+    // A validator's words ("it is already paused (by Alice)").
+    return { ok: false, reason: 'refused', message: err.cause?.message ?? err.message };
+  }
+  return { ok: false, reason: 'unavailable', message: 'the downloads service did not answer in time; try again in a moment' };
+}
+
+function summaryOf(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'typedSearchAttributes' | 'memo' | 'status' | 'startTime' | 'closeTime'>): DownloadSummary {
+  const contentKey = contentKeyOf(info.workflowId) ?? info.workflowId;
+  const attributes = info.typedSearchAttributes;
+  const memo = (info.memo ?? {}) as { url?: string };
+  const state = attributes.get(searchAttributes.DownloadState) as DownloadState | undefined;
+  return {
+    contentKey,
+    shortId: shortId(contentKey),
+    url: memo.url ?? '',
+    state: state ?? (info.status.name === 'RUNNING' ? 'queued' : 'failed'),
+    platform: (attributes.get(searchAttributes.Platform) as Platform | undefined) ?? null,
+    requestedBy: attributes.get(searchAttributes.RequestedBy) ?? [],
+    startedAt: info.startTime,
+    closedAt: info.closeTime ?? null,
+  };
+}

@@ -15,7 +15,8 @@ module.exports = {
       slowTestThreshold: 60,
     },
   ],
-  // Two cores: one file per core; each integration file owns its own servers.
-  maxWorkers: 2,
+  // Three files at once on two cores: integration files spend most of their time
+  // waiting on their own servers (Temporal, yt-dlp, child processes), and each owns them.
+  maxWorkers: 3,
   testTimeout: 120000,
 };

@@ -57,7 +57,8 @@ async function startOnce(namespace: string, options: PersistOptions): Promise<Te
     namespace,
     async stop() {
       if (child.exitCode === null) {
-        child.kill('SIGTERM');
+        // An in-memory server has nothing to save: ending it at once saves a second per test file.
+        child.kill(options.dbFile ? 'SIGTERM' : 'SIGKILL');
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);

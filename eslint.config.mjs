@@ -58,9 +58,10 @@ export default tseslint.config(
           paths: [...builtinModules, ...IO_PACKAGES].map((name) => ({ name, message: WORKFLOW_MESSAGE })),
           patterns: [
             { group: ['node:*', '@prisma/*'], message: WORKFLOW_MESSAGE },
-            // Project code outside the sandbox: types only.
+            // Project code: as values, only the other workflow-safe files (so the rule
+            // holds for what they import too); anything else for its types only.
             {
-              group: ['**/activities', '**/activities/**', '**/lib/**', '**/bot/**', '**/workers/**', '**/downloads/client'],
+              regex: '^(?!\\./(download|control|definitions|errors)$|\\.\\./domain/downloads/(definitions|errors)$)\\.\\.?/',
               message: WORKFLOW_MESSAGE,
               allowTypeImports: true,
             },

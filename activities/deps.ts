@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { Db } from '../lib/db';
 import { destinationPolicy, systemResolver, type DestinationPolicy, type Resolver } from '../domain/downloads/destinations';
@@ -24,6 +25,8 @@ export interface ActivityDeps {
   /** A proxy (HTTPS_PROXY and the like) resolves names for yt-dlp, so a name we cannot resolve is the proxy's to judge. */
   proxyResolvesHosts: boolean;
   freeBytes: (dir: string) => Promise<number>;
+  /** A Temporal client, for the control workflow's visibility look-ups (absent in some tests). */
+  temporal?: Client;
   /** How often a running download reports progress to Temporal. */
   heartbeatEveryMs: number;
 }
@@ -50,7 +53,7 @@ export type ActivitySettings = Pick<
 export function activityDeps(
   settings: ActivitySettings,
   services: Pick<ActivityDeps, 'db' | 'telegram' | 'logger' | 'ytDlpFeatures'> &
-    Partial<Pick<ActivityDeps, 'freeBytes' | 'resolveHost' | 'proxyResolvesHosts' | 'heartbeatEveryMs'>>,
+    Partial<Pick<ActivityDeps, 'temporal' | 'freeBytes' | 'resolveHost' | 'proxyResolvesHosts' | 'heartbeatEveryMs'>>,
 ): ActivityDeps {
   return {
     downloadDir: settings.DOWNLOAD_DIR,

@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { createControlActivities } from './control';
 import { createDiskActivities } from './disk';
 import { createDownloadActivities } from './download';
 import { createNotifyActivities } from './notify';
@@ -8,7 +9,7 @@ export type { ActivityDeps } from './deps';
 
 /** Quick activities: they run on the main task queue beside the workflows. */
 export function createLightActivities(deps: ActivityDeps) {
-  return { ...createRecordActivities(deps), ...createNotifyActivities(deps) };
+  return { ...createRecordActivities(deps), ...createNotifyActivities(deps), ...createControlActivities(deps) };
 }
 
 /** Activities that touch the download disk; their task queue bounds concurrency. */

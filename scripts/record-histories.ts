@@ -2,11 +2,12 @@
 // scenarios (a test stack: Temporal dev server, PostgreSQL, the worker with
 // yt-dlp, the bot on a fake Bot API) and writes each workflow's history to
 // test/support/histories/<version>-<scenario>.json for the replay tests.
-// Run it after a release's workflow code is final; keep older files: they are
-// what running workflows look like when new code meets them.
+// Run it after a release's workflow code is final (npm run histories:record -- v3);
+// keep older files: they are what running workflows look like when new code meets them.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DownloadsClient, downloadsSettings } from '../domain/downloads/client';
 import { controlWorkflowId, downloadWorkflowId } from '../domain/downloads/definitions';
 import { contentKeyFor, parseMediaUrl } from '../domain/downloads/links';
 import { resolveTemporalCli } from '../lib/temporal-cli';
@@ -15,7 +16,11 @@ import { ADMIN_ID, OTHER_ADMIN_ID, startStack, type Stack } from '../test/suppor
 import { textMessage } from '../test/support/telegram-updates';
 
 const OUT = path.resolve(__dirname, '..', 'test', 'support', 'histories');
-const VERSION = process.argv[2] ?? 'v2';
+const VERSION = process.argv[2] ?? '';
+if (!/^v\d+$/.test(VERSION)) {
+  console.error('usage: npm run histories:record -- <version>   (v3, v4, ...: the release whose code this is; older files are kept)');
+  process.exit(2);
+}
 const admin = { id: 'script:record-histories', name: 'the recording script' };
 
 function keyOf(url: string): string {
@@ -100,10 +105,64 @@ async function main(): Promise<void> {
     console.log('cancel:', JSON.stringify(await stack.downloads.cancel(keyOf(cancelled), admin)));
     await save(stack, 'cancelled', downloadWorkflowId(keyOf(cancelled)));
 
+    const missing = stack.media.route('/record/missing.mp4', { status: 404 });
+    sendLink(stack, missing);
+    await save(stack, 'failed-permanently', downloadWorkflowId(keyOf(missing)));
+
+    // A low history limit, so pausing a few times makes the download continue as new.
+    const limited = new DownloadsClient(stack.client, {
+      ...downloadsSettings(stack.config),
+      policy: { ...downloadsSettings(stack.config).policy, historyLimit: 40 },
+    });
+    const often = stack.media.route('/record/continued.mp4', { bytesPerSecond: 6_000 });
+    const oftenKey = keyOf(often);
+    const parsed = parseMediaUrl(often);
+    if (!parsed.ok) throw new Error(often);
+    await limited.startOrJoin({
+      contentKey: oftenKey,
+      url: parsed.url,
+      mode: 'video',
+      correlationId: 'record',
+      subscriber: { chatId: ADMIN_ID, userId: ADMIN_ID, messageId: 1, correlationId: 'record' },
+    });
+    const handle = stack.client.workflow.getHandle(downloadWorkflowId(oftenKey));
+    const firstRun = (await handle.describe()).runId;
+    for (let i = 0; i < 10 && (await handle.describe()).runId === firstRun; i++) {
+      await partway(stack, often);
+      console.log('pause:', JSON.stringify(await limited.pause(oftenKey, admin)));
+      console.log('resume:', JSON.stringify(await limited.resume(oftenKey, admin)));
+    }
+    const runs = [];
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${downloadWorkflowId(oftenKey)}'` })) runs.push(run.runId);
+    await handle.result();
+    for (const [i, runId] of [...runs].reverse().entries())
+      await saveRun(stack, `continued-as-new-run${i + 1}`, downloadWorkflowId(oftenKey), runId);
+
     await save(stack, 'control', controlWorkflowId(stack.config.TASK_QUEUE), true);
   } finally {
     await stack.stop();
   }
+
+  // A disk that never has room: the download waits (DownloadState=waiting_for_disk), then gives up.
+  const full = await startStack({ MIN_DISK_SPACE_GB: '1000000', DISK_RECHECK_SECONDS: '0.5', DISK_WAIT_HOURS: '0.002' });
+  try {
+    const url = full.media.route('/record/disk.mp4');
+    sendLink(full, url);
+    await save(full, 'waited-for-disk', downloadWorkflowId(keyOf(url)));
+  } finally {
+    await full.stop();
+  }
+}
+
+/** Writes the history of one run of `workflowId` (an earlier run of a workflow that continued as new). */
+async function saveRun(stack: Stack, name: string, workflowId: string, runId: string): Promise<void> {
+  const json = execFileSync(
+    resolveTemporalCli(),
+    ['workflow', 'show', '--workflow-id', workflowId, '--run-id', runId, '--output', 'json', '--address', stack.temporal.address],
+    { encoding: 'utf8' },
+  );
+  fs.writeFileSync(path.join(OUT, `${VERSION}-${name}.json`), json);
+  console.log(`${VERSION}-${name}.json: ${JSON.parse(json).events.length} events`);
 }
 
 main()

@@ -5,6 +5,7 @@ import { probeYtDlp, versionWarnings } from '../activities/ytdlp-install';
 import { loadConfigOrExit, secretsOf } from '../lib/config';
 import { createDb } from '../lib/db';
 import { runEntryPoint } from '../lib/entry-point';
+import { connectTemporal } from '../lib/temporal-client';
 import { createLogger } from '../lib/logger';
 import { createTelegramApi, telegramNotifier } from '../lib/telegram';
 import { createWorkers } from './create-workers';
@@ -27,8 +28,11 @@ async function main(): Promise<void> {
   }
 
   const db = createDb(config.DATABASE_URL);
+  // For the control workflow's visibility look-ups; workers run their workflows over their own connection.
+  const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, logger });
   const deps = activityDeps(config, {
     db,
+    temporal,
     telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
     logger,
     ytDlpFeatures: ytDlp?.features ?? NO_EXTRA_FEATURES,
@@ -48,6 +52,7 @@ async function main(): Promise<void> {
   try {
     await workers.run();
   } finally {
+    await temporal.connection.close();
     await db.$disconnect();
     logger.info('worker stopped');
   }

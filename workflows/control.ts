@@ -4,9 +4,12 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
+  proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { LightActivities } from '../activities';
 import {
   controlQuery,
   globalPauseSignal,
@@ -21,8 +24,15 @@ import {
 
 /** Past this many events the control workflow continues as new, carrying its state. */
 const HISTORY_LIMIT = 5_000;
+/** A control workflow started under older code did not ask visibility for the running downloads. */
+export const CONTROL_REBUILD_PATCH = 'control-learns-running-downloads';
 /** Signals sent at once when everything is paused or resumed. */
 const FAN_OUT_BATCH = 100;
+
+const { runningDownloads } = proxyActivities<LightActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumAttempts: 3 },
+});
 
 /**
  * The one durable place that knows whether everything is paused, and which
@@ -36,16 +46,20 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
   let paused = carried?.paused ?? false;
   let pausedBy: Actor | null = carried?.pausedBy ?? null;
   let pausedAt: number | null = carried?.pausedAt ?? null;
-  const active = new Set<string>(carried?.active ?? []);
+  // Workflow ID -> the registration's sequence number, so a failed signal to an
+  // old run does not forget a new run of the same download that registered since.
+  const active = new Map<string, number>((carried?.active ?? []).map((id) => [id, 0]));
+  let registrations = 0;
   // Downloads that must hear the current global state (the state is read when sending).
   const outbox = new Set<string>();
 
-  const view = (): ControlView => ({ paused, pausedBy, pausedAt, active: [...active] });
-  setHandler(controlQuery, view);
-  setHandler(registerSignal, ({ workflowId }) => {
-    active.add(workflowId);
+  const view = (): ControlView => ({ paused, pausedBy, pausedAt, active: [...active.keys()] });
+  const register = (workflowId: string) => {
+    active.set(workflowId, ++registrations);
     outbox.add(workflowId);
-  });
+  };
+  setHandler(controlQuery, view);
+  setHandler(registerSignal, ({ workflowId }) => register(workflowId));
   setHandler(unregisterSignal, ({ workflowId }) => {
     active.delete(workflowId);
     outbox.delete(workflowId);
@@ -56,8 +70,12 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
       paused = true;
       pausedBy = by;
       pausedAt = Date.now();
-      for (const id of active) outbox.add(id);
-      return { paused, message: `everything is paused (running or queued downloads stopped: ${active.size})`, affected: active.size };
+      for (const id of active.keys()) outbox.add(id);
+      return {
+        paused,
+        message: `everything is being paused (running or queued downloads told to stop: ${active.size})`,
+        affected: active.size,
+      };
     },
     {
       validator: (_request: { by: Actor }) => {
@@ -71,9 +89,9 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
       paused = false;
       pausedBy = null;
       pausedAt = null;
-      for (const id of active) outbox.add(id);
+      for (const id of active.keys()) outbox.add(id);
       log.info('everything resumed', { by: by.id, downloads: active.size });
-      return { paused, message: `everything resumed (downloads continuing: ${active.size})`, affected: active.size };
+      return { paused, message: `everything resumed (downloads told to continue: ${active.size})`, affected: active.size };
     },
     {
       validator: (_request: { by: Actor }) => {
@@ -82,24 +100,36 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
     },
   );
 
+  // A fresh run (the first, or one started after an operator terminated the last)
+  // learns the running downloads from visibility, in the background, and tells them the state.
+  if (!carried && patched(CONTROL_REBUILD_PATCH)) {
+    runningDownloads(workflowInfo().taskQueue).then(
+      (ids) => ids.filter((id) => !active.has(id)).forEach(register),
+      (err: unknown) => log.warn('could not list the running downloads', { error: String(err) }),
+    );
+  }
+
   for (;;) {
     const longHistory = () => workflowInfo().historyLength > HISTORY_LIMIT || workflowInfo().continueAsNewSuggested;
     await condition(() => outbox.size > 0 || longHistory());
     while (outbox.size > 0) {
-      const batch = [...outbox].slice(0, FAN_OUT_BATCH);
-      for (const id of batch) outbox.delete(id);
+      const batch = [...outbox].slice(0, FAN_OUT_BATCH).map((id) => ({ id, registration: active.get(id) }));
+      for (const { id } of batch) outbox.delete(id);
       await Promise.all(
-        batch.map((id) =>
+        batch.map(({ id, registration }) =>
           getExternalWorkflowHandle(id)
             .signal(globalPauseSignal, { paused, by: pausedBy })
-            // A download that has ended since it registered: forget it.
-            .catch(() => active.delete(id)),
+            // A download that has ended since it registered: forget it, unless it registered again meanwhile.
+            .catch(() => {
+              if (active.get(id) === registration) active.delete(id);
+            }),
         ),
       );
     }
     if (longHistory()) {
       await condition(allHandlersFinished);
-      if (outbox.size === 0) await continueAsNew<typeof downloadsControlWorkflow>({ paused, pausedBy, pausedAt, active: [...active] });
+      if (outbox.size === 0)
+        await continueAsNew<typeof downloadsControlWorkflow>({ paused, pausedBy, pausedAt, active: [...active.keys()] });
     }
   }
 }

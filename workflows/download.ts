@@ -53,6 +53,12 @@ const CONTROL_ANSWER_TIMEOUT = '30 seconds';
  * neither register with the control workflow nor answer its signals' commands.
  */
 export const CONTROL_PATCH = 'downloads-control-v1';
+/**
+ * Downloads started under the first control code keep its order of steps: they
+ * tell people before unregistering, and count only a cancellation of the
+ * interrupted step as the interruption.
+ */
+export const CONTROL_FIXES_PATCH = 'downloads-control-v2';
 
 function activitiesFor(policy: DownloadPolicy) {
   // Database writes retry until PostgreSQL is back: nothing accepted is lost.
@@ -136,15 +142,24 @@ class DownloadControl {
   cancelledBy: Actor | null = null;
   /** The control workflow has told us whether everything is paused. */
   controlAnswered = false;
-  finished = false;
-  /** The scope of the activity running now, so pause and cancel can stop it. */
-  running: CancellationScope | null = null;
+  /** How it ended, once decided (then it only records and tells people). */
+  outcome: DownloadOutcome | null = null;
+  /** The download step has run at least once: a partial file may exist. */
+  downloadBegan = false;
+  /** The step running now, and whether pause or cancel asked it to stop. */
+  running: { scope: CancellationScope; interrupted: boolean } | null = null;
 
   constructor(carried: CarriedDownloadState | undefined) {
     this.subscribers = [...(carried?.subscribers ?? [])];
     this.unnotified = [...(carried?.subscribers ?? [])];
     this.pausedBy = carried?.pausedBy ?? null;
     this.globalPaused = carried?.globalPaused ?? false;
+    this.globalPausedBy = carried?.globalPausedBy ?? null;
+    this.downloadBegan = carried !== undefined;
+  }
+
+  get finished(): boolean {
+    return this.outcome !== null;
   }
 
   get paused(): boolean {
@@ -165,13 +180,16 @@ class DownloadControl {
     if (this.subscribers.some((s) => s.chatId === subscriber.chatId && s.messageId === subscriber.messageId)) return;
     this.subscribers.push(subscriber);
     this.unnotified.push(subscriber);
-    const requestedBy = [...new Set(this.subscribers.map((s) => String(s.userId)))];
+    // A keyword list holds at most 2 KB: the first requesters are enough to find a download by.
+    const requestedBy = [...new Set(this.subscribers.map((s) => String(s.userId)))].slice(0, MAX_REQUESTED_BY);
     upsertSearchAttributes([{ key: searchAttributes.RequestedBy, value: requestedBy }]);
   }
 
   /** Stops whatever runs now (yt-dlp within seconds; a queued activity at once). */
   interrupt(): void {
-    this.running?.cancel();
+    if (!this.running) return;
+    this.running.interrupted = true;
+    this.running.scope.cancel();
   }
 
   view(): DownloadProgressView {
@@ -182,6 +200,7 @@ class DownloadControl {
       pausedBy: this.pausedBy,
       globalPaused: this.globalPaused,
       cancelledBy: this.cancelledBy,
+      finished: this.finished,
     };
   }
 
@@ -192,6 +211,8 @@ class DownloadControl {
 }
 
 const INTERRUPTED = Symbol('interrupted');
+/** Requesters named in the RequestedBy search attribute (a keyword list holds 2 KB). */
+const MAX_REQUESTED_BY = 100;
 
 /**
  * One download, from request to notification: dedup, wait for disk space,
@@ -213,14 +234,18 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     d.globalPausedBy = by;
     if (paused) d.interrupt();
   });
-  const stopped = () => condition(() => d.running === null);
+  /** Fails an accepted update with words for the person who asked (the workflow goes on). */
+  const tooLate = (verb: string) => ApplicationFailure.nonRetryable(`${endedText(d.state)} before it could be ${verb}`, 'TooLate');
   setHandler(
     pauseUpdate,
     async ({ by }): Promise<ControlAnswer> => {
       d.pausedBy = by;
       d.interrupt();
-      await stopped();
-      return { state: 'paused', message: 'paused; its partial file is kept' };
+      // Answer with what happened: it stopped, or it ended first, or it was resumed meanwhile.
+      await condition(() => d.finished || d.state === 'paused' || d.pausedBy === null);
+      if (d.finished) throw tooLate('paused');
+      if (d.pausedBy === null) return { state: d.state, message: 'paused, and resumed since' };
+      return { state: 'paused', message: d.downloadBegan ? 'paused; its partial file is kept' : 'paused before it started' };
     },
     {
       validator: (_request: { by: Actor }) => {
@@ -239,7 +264,7 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
             state: 'paused',
             message: `no longer paused on its own, but everything is still paused (by ${d.globalPausedBy?.name ?? 'someone'})`,
           }
-        : { state: 'queued', message: 'resumed; it continues from its partial file' };
+        : { state: 'queued', message: d.downloadBegan ? 'resumed; it continues from its partial file' : 'resumed' };
     },
     {
       validator: (_request: { by: Actor }) => {
@@ -256,19 +281,22 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     async ({ by }): Promise<ControlAnswer> => {
       d.cancelledBy = by;
       d.interrupt();
-      await stopped();
+      await condition(() => d.finished);
+      if (d.outcome?.status !== 'cancelled') throw tooLate('cancelled');
       return { state: 'cancelled', message: 'cancelled; its partial files are removed and everyone who asked is told' };
     },
     { validator: (_request: { by: Actor }) => d.refuseIfEnded() },
   );
 
-  // Downloads started under the first release have no control workflow to talk to.
+  // Downloads started under the first release do not register with the control
+  // workflow (the global pause does not reach them); pause and cancel of one still work.
   const controlled = patched(CONTROL_PATCH);
-  if (controlled && !input.carried) await registerWithControl();
+  const fixed = controlled && patched(CONTROL_FIXES_PATCH);
 
   let outcome: DownloadOutcome;
   let cancelled: unknown = null;
   try {
+    if (controlled && !input.carried) await registerWithControl();
     const onDisk = input.carried ? null : await records.dedup(input, [...d.subscribers]);
     outcome = onDisk ? { status: 'completed', fromCache: true, ...onDisk } : await downloadUntilDone();
   } catch (err) {
@@ -277,14 +305,21 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     cancelled = err;
     outcome = { status: 'failed', errorKind: 'Cancelled', message: 'the download was cancelled' };
   }
-  d.finished = true;
+  d.outcome = outcome;
   d.setState(outcome.status);
 
   // Cleaning up, recording and telling people happen even when the workflow was cancelled.
   await CancellationScope.nonCancellable(async () => {
-    if (outcome.status === 'cancelled') await diskNow.discardDownload(input, startedAt);
+    if (outcome.status === 'cancelled') {
+      await diskNow
+        .discardDownload(input, startedAt)
+        .catch((err: unknown) => log.warn('could not remove the partial files', { error: String(err) }));
+    }
+    // Before telling people: the notify loop must be the last thing that waits, so
+    // that whoever joins while it runs is told too.
+    if (controlled && fixed) await unregisterFromControl();
     await recordAndNotify(outcome);
-    if (controlled) await unregisterFromControl();
+    if (controlled && !fixed) await unregisterFromControl();
   });
   await condition(allHandlersFinished);
   if (cancelled) throw cancelled;
@@ -331,15 +366,24 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     }
   }
 
-  /** Runs `step` so that pause and cancel can stop it; INTERRUPTED when they did. */
+  /**
+   * Runs `step` so that pause and cancel can stop it; INTERRUPTED when they asked
+   * it to stop. Whatever the step then ends with (cancelled, or a heartbeat
+   * timeout when its worker is gone) is the interruption, not the download's
+   * failure; the loop decides what comes next (wait, run it again, or end).
+   */
   async function interruptible<T>(step: () => Promise<T>): Promise<T | typeof INTERRUPTED> {
     if (d.mustStop) return INTERRUPTED;
-    const scope = new CancellationScope();
-    d.running = scope;
+    const running = { scope: new CancellationScope(), interrupted: false };
+    d.running = running;
     try {
-      return await scope.run(step);
+      return await running.scope.run(step);
     } catch (err) {
-      if (d.mustStop && isCancellation(err)) return INTERRUPTED;
+      // The whole workflow cancelled (an operator) is not ours to absorb.
+      const interruption = fixed
+        ? running.interrupted && !CancellationScope.current().consideredCancelled
+        : d.mustStop && isCancellation(err);
+      if (interruption) return INTERRUPTED;
       throw err;
     } finally {
       d.running = null;
@@ -358,6 +402,7 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
         subscribers: d.subscribers,
         pausedBy: d.pausedBy,
         globalPaused: d.globalPaused,
+        globalPausedBy: d.globalPausedBy,
         startedAt,
       };
       await continueAsNew<typeof downloadWorkflow>({ ...input, carried });
@@ -388,6 +433,7 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
         return { status: 'failed', ...describeFailure(err, 'disk', input.policy) };
       }
       d.setState('downloading');
+      d.downloadBegan = true;
       try {
         const file = await interruptible(() => downloader.download(input));
         if (file === INTERRUPTED) continue;

@@ -10,6 +10,9 @@ export const controlFeature = new Composer<BotContext>();
 
 const CANCEL_ALL_CONFIRM = 'cancel-all:confirm';
 const CANCEL_ALL_KEEP = 'cancel-all:keep';
+/** How long the /cancel all question can be answered. */
+const CANCEL_ALL_VALID_SECONDS = 300;
+const UNAVAILABLE = 'The downloads service did not answer in time; try again in a moment.';
 
 /** "⏸ Paused [1a2b3c4d]: ..." or "Could not pause: ...". */
 function answerText(done: string, verb: string, result: CommandResult): string {
@@ -42,18 +45,24 @@ controlFeature.command('cancel', async (ctx) => {
     return void (await ctx.reply('Give the ID of the download to cancel (shown in brackets in my replies), or "all": /cancel 1a2b3c4d'));
   if (id.toLowerCase() !== 'all')
     return void (await ctx.reply(answerText('🚫 Cancelled', 'cancel', await ctx.deps.downloads.cancel(id, actorOf(ctx)))));
-  const { active } = await ctx.deps.downloads.globalState();
-  if (active.length === 0) return void (await ctx.reply('Nothing to cancel: no download is queued or running.'));
-  const n = active.length;
+  const n = await ctx.deps.downloads.activeCount().catch(() => null);
+  if (n === null) return void (await ctx.reply(UNAVAILABLE));
+  if (n === 0) return void (await ctx.reply('Nothing to cancel: no download is queued or running.'));
+  // The answer is good for a few minutes: an old button must not cancel what was queued since.
+  const asked = Math.floor(Date.now() / 1000);
   const keyboard = new InlineKeyboard()
-    .text(n === 1 ? 'Cancel it' : `Cancel all ${n}`, CANCEL_ALL_CONFIRM)
+    .text(n === 1 ? 'Cancel it' : `Cancel all ${n}`, `${CANCEL_ALL_CONFIRM}:${asked}`)
     .text(n === 1 ? 'Keep it' : 'Keep them', CANCEL_ALL_KEEP);
   const what = n === 1 ? 'the one queued or running download' : `all ${n} queued and running downloads`;
   await ctx.reply(`Cancel ${what}? Partial files are removed and everyone who asked is told.`, { reply_markup: keyboard });
 });
 
-controlFeature.callbackQuery(CANCEL_ALL_CONFIRM, async (ctx) => {
+controlFeature.callbackQuery(new RegExp(`^${CANCEL_ALL_CONFIRM}:(\\d+)$`), async (ctx) => {
   await ctx.answerCallbackQuery();
+  const asked = Number(ctx.match[1]);
+  if (Date.now() / 1000 - asked > CANCEL_ALL_VALID_SECONDS) {
+    return void (await ctx.editMessageText('This question has expired and nothing was cancelled; send /cancel all again.'));
+  }
   const { cancelled, failed } = await ctx.deps.downloads.cancelAll(actorOf(ctx));
   const text = `🚫 Cancelled ${cancelled} download${cancelled === 1 ? '' : 's'}${failed ? ` (${failed} had already finished or could not be reached)` : ''}.`;
   await ctx.editMessageText(text);

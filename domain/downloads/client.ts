@@ -55,8 +55,13 @@ export interface DownloadsSettings {
   /** Where download workflows (and the control workflow) run. */
   taskQueue: string;
   policy: DownloadPolicy;
-  /** Longest any call waits for Temporal, or for a worker to answer an update. */
+  /** Longest a call waits for Temporal. */
   callTimeoutMs: number;
+  /**
+   * Longest pause, resume and cancel wait for their answer: the download's
+   * yt-dlp may take a few seconds to stop (a heartbeat, then up to 5 s to exit).
+   */
+  commandTimeoutMs: number;
 }
 
 export function downloadsSettings(
@@ -70,6 +75,7 @@ export function downloadsSettings(
   return {
     taskQueue: config.TASK_QUEUE,
     callTimeoutMs,
+    commandTimeoutMs: Math.max(callTimeoutMs, 20_000),
     policy: {
       downloadTaskQueue: config.DOWNLOAD_TASK_QUEUE,
       maxRetries: config.MAX_RETRIES,
@@ -152,8 +158,17 @@ export interface ListPage {
   nextPageToken: string | null;
 }
 
+/** How long a new request waits for a download that has just ended to close, so it can start afresh. */
+const ENDING_WAIT_MS = 3_000;
+const ENDING_POLL_MS = 200;
+/** How often the client makes sure the control workflow runs (an operator may have terminated it). */
+const CONTROL_RECHECK_MS = 60_000;
+/** Cancels sent at once by cancelAll. */
+const CANCEL_ALL_PARALLEL = 8;
+
 export class DownloadsClient {
-  private controlStarted = false;
+  /** When the control workflow was last seen running (it is checked again after CONTROL_RECHECK_MS). */
+  private controlCheckedAt = 0;
   private readonly controlId: string;
 
   constructor(
@@ -189,7 +204,7 @@ export class DownloadsClient {
     };
     const outcome = await this.withDeadline(async () => {
       await this.ensureControl();
-      const running = await this.isRunning(workflowId);
+      const running = await this.runningAndNotEnding(workflowId);
       await this.temporal.workflow.signalWithStart(DOWNLOAD_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: this.settings.taskQueue,
@@ -218,9 +233,15 @@ export class DownloadsClient {
 
   /** Whether everything is paused, by whom, and how many downloads are running. */
   async globalState(): Promise<ControlView> {
-    return this.withDeadline(async () => {
-      await this.ensureControl();
-      return this.controlView();
+    const attempt = () =>
+      this.withDeadline(async () => {
+        await this.ensureControl();
+        return this.controlView();
+      });
+    return attempt().catch((err: unknown) => {
+      if (!isClosed(err)) throw err;
+      this.controlCheckedAt = 0;
+      return attempt();
     });
   }
 
@@ -234,11 +255,40 @@ export class DownloadsClient {
     return this.controlCommand(() => this.temporal.workflow.getHandle(this.controlId).executeUpdate(resumeAllUpdate, { args: [{ by }] }));
   }
 
-  /** Cancels every download that has not ended; answers how many were cancelled. */
+  /**
+   * The content keys of every download that has not ended: the control
+   * workflow's list (a download registers the moment it starts) together with
+   * visibility (which also knows downloads from before registration existed,
+   * and lags a moment behind new ones).
+   */
+  async activeKeys(): Promise<string[]> {
+    const keys = new Set<string>();
+    for (const id of (await this.globalState()).active) keys.add(contentKeyOf(id) ?? id);
+    let nextPageToken: string | null = null;
+    do {
+      const page: ListPage = await this.list({ states: ACTIVE_STATES }, { pageSize: 100, nextPageToken });
+      for (const d of page.downloads) keys.add(d.contentKey);
+      nextPageToken = page.nextPageToken;
+    } while (nextPageToken);
+    return [...keys];
+  }
+
+  /** How many downloads /cancel all would cancel. */
+  async activeCount(): Promise<number> {
+    return (await this.activeKeys()).length;
+  }
+
+  /** Cancels every download that has not ended, a few at a time; answers how many were cancelled. */
   async cancelAll(by: Actor): Promise<{ cancelled: number; failed: number }> {
-    const view = await this.globalState();
-    const results = await Promise.all(view.active.map((id) => this.cancel(contentKeyOf(id) ?? id, by)));
-    return { cancelled: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length };
+    const keys = await this.activeKeys();
+    let cancelled = 0;
+    let failed = 0;
+    for (let i = 0; i < keys.length; i += CANCEL_ALL_PARALLEL) {
+      const results = await Promise.all(keys.slice(i, i + CANCEL_ALL_PARALLEL).map((key) => this.cancel(key, by)));
+      cancelled += results.filter((r) => r.ok).length;
+      failed += results.filter((r) => !r.ok).length;
+    }
+    return { cancelled, failed };
   }
 
   pause(id: string, by: Actor): Promise<CommandResult> {
@@ -344,9 +394,9 @@ export class DownloadsClient {
     return this.list({ states: ACTIVE_STATES }, page);
   }
 
-  /** Starts the control workflow unless it runs (once per client). */
+  /** Starts the control workflow unless it runs (checked at most once a minute). */
   async ensureControl(): Promise<void> {
-    if (this.controlStarted) return;
+    if (Date.now() - this.controlCheckedAt < CONTROL_RECHECK_MS) return;
     await this.temporal.workflow.start(CONTROL_WORKFLOW_TYPE, {
       workflowId: this.controlId,
       taskQueue: this.settings.taskQueue,
@@ -355,7 +405,7 @@ export class DownloadsClient {
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       memo: { purpose: 'Holds the global pause and the list of running downloads' },
     });
-    this.controlStarted = true;
+    this.controlCheckedAt = Date.now();
   }
 
   private async controlView(): Promise<ControlView> {
@@ -371,12 +421,28 @@ export class DownloadsClient {
     }
   }
 
+  /**
+   * Whether a download is running and still going to download: one that has
+   * ended (cancelled, say) and only records and tells people is waited for, so
+   * that the link starts afresh instead of joining a download that is over.
+   */
+  private async runningAndNotEnding(workflowId: string): Promise<boolean> {
+    const handle = this.temporal.workflow.getHandle(workflowId);
+    for (let waited = 0; ; waited += ENDING_POLL_MS) {
+      if (!(await this.isRunning(workflowId))) return false;
+      const view = await handle.query(progressQuery).catch(() => null);
+      // A worker that does not answer, or a download from before `finished` existed: join it.
+      if (!view?.finished || waited >= ENDING_WAIT_MS) return true;
+      await new Promise((r) => setTimeout(r, ENDING_POLL_MS));
+    }
+  }
+
   private async downloadCommand(id: string, send: (workflowId: string) => Promise<ControlAnswer>): Promise<CommandResult> {
     const resolved = await this.resolve(id);
     if (!resolved.ok) return resolved;
     const workflowId = downloadWorkflowId(resolved.contentKey);
     try {
-      const answer = await this.withDeadline(() => send(workflowId));
+      const answer = await this.withCommandTimeout(() => send(workflowId));
       return { ok: true, shortId: resolved.shortId, ...answer };
     } catch (err) {
       if (!isClosed(err)) return refusal(err);
@@ -387,11 +453,30 @@ export class DownloadsClient {
   }
 
   private async controlCommand<T extends { message: string; affected: number }>(send: () => Promise<T>): Promise<({ ok: true } & T) | Refused> {
+    const attempt = async () => {
+      await this.withDeadline(() => this.ensureControl());
+      return this.withCommandTimeout(send);
+    };
     try {
-      return { ok: true, ...(await this.withDeadline(async () => (await this.ensureControl(), send()))) };
+      return { ok: true, ...(await attempt()) };
     } catch (err) {
-      return refusal(err);
+      if (!isClosed(err)) return refusal(err);
+      // The control workflow was terminated (by an operator): start it again once.
+      this.controlCheckedAt = 0;
+      try {
+        return { ok: true, ...(await attempt()) };
+      } catch (again) {
+        return refusal(again);
+      }
     }
+  }
+
+  /**
+   * An update waits at most commandTimeoutMs for its answer. (A deadline would not
+   * do: the client polls for an update's outcome in a loop that outlives deadlines.)
+   */
+  private withCommandTimeout<T>(fn: () => Promise<T>): Promise<T> {
+    return this.temporal.withAbortSignal(AbortSignal.timeout(this.settings.commandTimeoutMs), fn);
   }
 
   /** Every call waits at most callTimeoutMs: a Temporal outage (or no worker to answer) costs seconds, not minutes. */
@@ -423,7 +508,11 @@ function refusal(err: unknown): Refused {
     // A validator's words ("it is already paused (by Alice)").
     return { ok: false, reason: 'refused', message: err.cause?.message ?? err.message };
   }
-  return { ok: false, reason: 'unavailable', message: 'the downloads service did not answer in time; try again in a moment' };
+  return {
+    ok: false,
+    reason: 'unavailable',
+    message: 'the downloads service did not answer in time; the command may still take effect in a moment (send it again to check)',
+  };
 }
 
 function summaryOf(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'typedSearchAttributes' | 'memo' | 'status' | 'startTime' | 'closeTime'>): DownloadSummary {

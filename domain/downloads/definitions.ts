@@ -112,6 +112,7 @@ export interface CarriedDownloadState {
   subscribers: Subscriber[];
   pausedBy: Actor | null;
   globalPaused: boolean;
+  globalPausedBy: Actor | null;
   /** When the first run started: files this download wrote are newer. */
   startedAt: number;
 }
@@ -140,6 +141,8 @@ export interface DownloadProgressView {
   pausedBy: Actor | null;
   globalPaused: boolean;
   cancelledBy: Actor | null;
+  /** It has ended (and is recording and telling people); a link sent now joins a download that is over. */
+  finished: boolean;
 }
 
 /** How a command about a download that has ended is answered, by the workflow or (once it has closed) by the client. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DownloadsClient, downloadsSettings } from '../../domain/downloads/client';
 import type { Config } from '../../lib/config';
+import { downloadWorkflowId } from '../../domain/downloads/definitions';
 import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { FakeBotApi } from '../support/fake-bot-api';
@@ -156,6 +157,54 @@ test('a worker killed mid-download: yt-dlp dies with it, another worker resumes 
     // One completion message, even after the workflow has fully finished.
     await client.workflow.getHandle(row.workflowId).result();
     expect(telegram.sentTo(CHAT).filter((t) => /Downloaded/.test(t))).toHaveLength(1);
+  } finally {
+    await client.connection.close();
+  }
+}, 240_000);
+
+test('paused while the worker running its download is dead: it waits paused (no failure), and resumed, another worker finishes it', async () => {
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  const route = '/crash/paused.mp4';
+  const url = media.route(route, { stallAfterBytes: 30_000 });
+  const first = startWorker();
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  // The pause is answered once the dead worker's step has timed out and a new worker
+  // has started (tens of seconds on a busy machine): wait for it rather than for the
+  // 20 s after which the bot tells people the command may still take effect.
+  const downloads = new DownloadsClient(client, { ...downloadsSettings(settings()), commandTimeoutMs: 90_000 });
+  const by = { id: 'test:crash', name: 'the crash test' };
+  try {
+    const parsed = parseMediaUrl(url);
+    if (!parsed.ok) throw new Error('bad url');
+    const contentKey = contentKeyFor(parsed.url, 'video');
+    await downloads.startOrJoin({
+      contentKey,
+      url: parsed.url,
+      mode: 'video',
+      correlationId: 'crash-pause',
+      subscriber: { chatId: CHAT, userId: CHAT, messageId: 2, correlationId: 'crash-pause' },
+    });
+    // Part of the file on disk (not only sent: yt-dlp holds its last block in memory), so the resume below has something to continue.
+    await eventually(() => partialBytes() >= 8_000, 60_000, 'the first worker to write part of the file');
+    first.kill('SIGKILL');
+    // Nothing more from the server: on a busy machine the step may time out and run again
+    // before the pause below is handled, and a retry must not be able to finish the file.
+    media.route(route, { stallAfterBytes: 0 });
+    startWorker();
+
+    // The cancel cannot reach the dead worker's activity: the heartbeat timeout (6 s) ends it, and it waits paused.
+    // (objectContaining: a refusal is printed whole, with its message)
+    expect(await downloads.pause(contentKey, by)).toEqual(expect.objectContaining({ ok: true, state: 'paused' }));
+    const view = await downloads.describe(contentKey);
+    expect(view).toMatchObject({ ok: true, state: 'paused', running: true });
+
+    media.route(route);
+    expect(await downloads.resume(contentKey, by)).toMatchObject({ ok: true });
+    const outcome = await client.workflow.getHandle(downloadWorkflowId(contentKey)).result();
+    expect(outcome).toMatchObject({ status: 'completed' });
+    const done = telegram.sentTo(CHAT).filter((t) => /Downloaded/.test(t) && t.includes('paused'));
+    expect(done).toHaveLength(1);
+    expect(media.rangeStarts.get(route)?.some((start) => start > 0)).toBe(true);
   } finally {
     await client.connection.close();
   }

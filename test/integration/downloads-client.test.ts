@@ -1,7 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { DownloadsClient, downloadsSettings } from '../../domain/downloads/client';
-import { downloadWorkflowId, type DownloadedFile, type DownloadOutcome, type Subscriber } from '../../domain/downloads/definitions';
+import {
+  downloadWorkflowId,
+  subscribeSignal,
+  type DownloadedFile,
+  type DownloadOutcome,
+  type Subscriber,
+} from '../../domain/downloads/definitions';
 import { parseMediaUrl } from '../../domain/downloads/links';
 import { eventuallyAsync } from '../support/eventually';
 import { testSettings } from '../support/settings';
@@ -20,8 +26,22 @@ let client: Client;
 let workers: TestWorkers;
 let downloads: DownloadsClient;
 const notified: Array<{ subscriber: Subscriber; outcome: DownloadOutcome }> = [];
-/** Downloads wait here until the test releases them (by content key). */
-const gates = new Map<string, () => void>();
+/** Downloads wait until the test releases them (by content key); a release holds for every later attempt too. */
+const waiting = new Map<string, () => void>();
+const released = new Set<string>();
+function release(contentKey: string): void {
+  released.add(contentKey);
+  waiting.get(contentKey)?.();
+}
+/** How the stand-in download behaves, by the start of its content key. */
+const BEHAVIOURS: Array<[string, 'stops slowly' | 'hangs' | 'finishes anyway']> = [
+  ['5105', 'stops slowly'],
+  ['4a46', 'hangs'],
+  ['f1f1', 'finishes anyway'],
+];
+const attempts = new Map<string, number>();
+/** Downloads whose stand-in activity has been told to stop. */
+const stopping = new Set<string>();
 const FILE: DownloadedFile = { title: 'Clip', filePath: 'clip.mp4', sizeBytes: 1234 };
 const by = { id: 'test:client', name: 'the client test' };
 
@@ -32,11 +52,15 @@ beforeAll(async () => {
     address: temporal.address,
     namespace: temporal.namespace,
     light: {
-      async dedup() {
+      async dedup(input: { contentKey: string }) {
+        // Found on disk, after a moment.
+        if (input.contentKey.startsWith('dedd')) return new Promise((r) => setTimeout(() => r(FILE), 1_000));
         return null;
       },
       async recordResult() {},
       async notify(subscriber: Subscriber, _url: string, outcome: DownloadOutcome) {
+        // Telling chat 41 takes a while, so others can join during the telling.
+        if (subscriber.chatId === 41) await new Promise((r) => setTimeout(r, 1_500));
         notified.push({ subscriber, outcome });
       },
     },
@@ -47,14 +71,28 @@ beforeAll(async () => {
       },
       async download(input: { contentKey: string }): Promise<DownloadedFile> {
         const ctx = Context.current();
-        ctx.heartbeat({ status: 'downloading', percent: 42, downloadedBytes: 420, totalBytes: 1000, speed: 100, etaSeconds: 6 });
-        const released = new Promise<void>((resolve) => gates.set(input.contentKey, resolve));
-        const beat = setInterval(
-          () => ctx.heartbeat({ status: 'downloading', percent: 42, downloadedBytes: 420, totalBytes: 1000, speed: 100, etaSeconds: 6 }),
-          200,
-        );
+        const progress = { status: 'downloading', percent: 42, downloadedBytes: 420, totalBytes: 1000, speed: 100, etaSeconds: 6 };
+        ctx.heartbeat(progress);
+        const gate = released.has(input.contentKey)
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => waiting.set(input.contentKey, resolve));
+        const behaviour = BEHAVIOURS.find(([head]) => input.contentKey.startsWith(head))?.[1];
+        const attempt = (attempts.get(input.contentKey) ?? 0) + 1;
+        attempts.set(input.contentKey, attempt);
+        // A worker that stops answering (on its first attempt): no more heartbeats, so no cancel reaches it.
+        if (behaviour === 'hangs' && attempt === 1) {
+          await Promise.race([gate, new Promise((r) => setTimeout(r, 30_000))]);
+          return FILE;
+        }
+        const beat = setInterval(() => ctx.heartbeat(progress), 200);
         try {
-          await Promise.race([released, ctx.cancelled]);
+          await Promise.race([gate, ctx.cancelled]);
+        } catch (err) {
+          stopping.add(input.contentKey);
+          // yt-dlp taking its time to stop; or finishing anyway (moving its file into place).
+          if (behaviour === 'stops slowly') await new Promise((r) => setTimeout(r, 1_500));
+          if (behaviour === 'finishes anyway') return FILE;
+          throw err;
         } finally {
           clearInterval(beat);
         }
@@ -71,7 +109,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const release of gates.values()) release();
+  for (const contentKey of waiting.keys()) release(contentKey);
   await workers?.stop();
   await client?.connection.close();
   await temporal?.stop();
@@ -153,7 +191,7 @@ test('pause, resume and cancel answer truthfully, and refuse what cannot be done
   });
   expect(await downloads.resume('a1a1a1a1', by)).toMatchObject({ ok: true, state: 'queued' });
   await until('a1a1a1a1', 'downloading');
-  gates.get(k)!();
+  release(k);
   const outcome = await client.workflow.getHandle(downloadWorkflowId(k)).result();
   expect(outcome).toMatchObject({ status: 'completed' });
 
@@ -243,7 +281,110 @@ test('paused and resumed over and over, a download keeps a small history (contin
   expect(description.runId).not.toBe(firstRun);
   expect(description.historyLength).toBeLessThan(100);
 
-  gates.get(k)!();
+  release(k);
   expect(await handle.result()).toMatchObject({ status: 'completed', filePath: 'clip.mp4' });
   expect(notified.filter((n) => n.subscriber.chatId === 31)).toHaveLength(1);
+});
+
+/** Until the download activity itself runs (its first heartbeat is in), not just the workflow's step. */
+async function activityRunning(id: string): Promise<void> {
+  await eventuallyAsync(async () => (await viewOf(id)).progress?.percent === 42, 15_000, `${id}'s activity to run`);
+}
+
+describe('races the state machine must win', () => {
+  test('/pause then /resume before yt-dlp has stopped: the download goes on and ends well', async () => {
+    const k = key('51050001');
+    await start(k, undefined, 51);
+    await activityRunning('51050001');
+    expect(await downloads.pauseAll(by)).toMatchObject({ ok: true });
+    // Its activity has been told to stop and is stopping (its yt-dlp takes 1.5 s): resume now.
+    await eventuallyAsync(async () => stopping.has(k), 10_000, 'the activity to be told to stop');
+    expect((await viewOf('51050001')).state).toBe('downloading');
+    expect(await downloads.resumeAll(by)).toMatchObject({ ok: true });
+    await until('51050001', 'downloading');
+    release(k);
+    expect(await client.workflow.getHandle(downloadWorkflowId(k)).result()).toMatchObject({ status: 'completed' });
+    expect(notified.filter((n) => n.subscriber.chatId === 51).map((n) => n.outcome.status)).toEqual(['completed']);
+  });
+
+  test('paused while its activity no longer heartbeats (a worker gone quiet): it waits paused, and resumed, runs again and ends well', async () => {
+    const k = key('4a460001');
+    await start(k);
+    await activityRunning('4a460001');
+    // No cancel can reach it: the heartbeat timeout (3 s) ends the step, and the download waits paused.
+    expect(await downloads.pause('4a460001', by)).toMatchObject({ ok: true, state: 'paused' });
+    expect(await viewOf('4a460001')).toMatchObject({ state: 'paused' });
+    expect(await downloads.resume('4a460001', by)).toMatchObject({ ok: true });
+    release(k);
+    expect(await client.workflow.getHandle(downloadWorkflowId(k)).result()).toMatchObject({ status: 'completed' });
+    const history = await client.workflow.getHandle(downloadWorkflowId(k)).fetchHistory();
+    expect((history.events ?? []).some((e) => e.activityTaskTimedOutEventAttributes)).toBe(true);
+  });
+
+  test('a cancel that arrives as the download finishes anyway is answered with what happened', async () => {
+    const k = key('f1f10001');
+    await start(k);
+    await activityRunning('f1f10001');
+    expect(await downloads.cancel('f1f10001', by)).toEqual({
+      ok: false,
+      reason: 'refused',
+      message: 'it has already finished before it could be cancelled',
+    });
+    expect(await client.workflow.getHandle(downloadWorkflowId(k)).result()).toMatchObject({ status: 'completed', fromCache: false });
+  });
+
+  test('a cancel that arrives while the download turns out to be on disk already is answered with what happened', async () => {
+    const k = key('deddca01');
+    await start(k);
+    // Dedup takes a second for this one, then finds the file: the download ends completed.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await downloads.cancel('deddca01', by)).toEqual({
+      ok: false,
+      reason: 'refused',
+      message: 'it has already finished before it could be cancelled',
+    });
+    expect(await client.workflow.getHandle(downloadWorkflowId(k)).result()).toMatchObject({ status: 'completed', fromCache: true });
+  });
+
+  test('whoever joins while the result is being told is told too', async () => {
+    const k = key('10ad0001');
+    await start(k, undefined, 41);
+    await activityRunning('10ad0001');
+    release(k);
+    await until('10ad0001', 'completed');
+    // Still telling chat 41 (it takes 1.5 s): join now, bypassing the client's wait for the end.
+    await client.workflow
+      .getHandle(downloadWorkflowId(k))
+      .signal(subscribeSignal, { chatId: 42, userId: 42, messageId: 1, correlationId: 'late' });
+    await client.workflow.getHandle(downloadWorkflowId(k)).result();
+    expect(
+      notified
+        .filter((n) => [41, 42].includes(n.subscriber.chatId))
+        .map((n) => n.subscriber.chatId)
+        .sort(),
+    ).toEqual([41, 42]);
+  });
+
+  test('a link sent while a cancelled download is still telling people starts afresh', async () => {
+    const k = key('afe50001');
+    await start(k, undefined, 41);
+    await activityRunning('afe50001');
+    const first = (await client.workflow.getHandle(downloadWorkflowId(k)).describe()).runId;
+    expect(await downloads.cancel('afe50001', by)).toMatchObject({ ok: true });
+    const again = await start(k, undefined, 43);
+    expect(again.outcome).toBe('started');
+    expect((await client.workflow.getHandle(downloadWorkflowId(k)).describe()).runId).not.toBe(first);
+    await until('afe50001', 'downloading');
+    await downloads.cancel('afe50001', by);
+  });
+
+  test('links and global pauses sent at the same moment: every link ends up paused', async () => {
+    const keys = ['0ace0001', '0ace0002', '0ace0003', '0ace0004'].map(key);
+    const [pauseAnswer] = await Promise.all([downloads.pauseAll(by), ...keys.map((k) => start(k))]);
+    expect(pauseAnswer).toMatchObject({ ok: true });
+    for (const k of keys) await until(k.slice(0, 8), 'paused');
+    await downloads.resumeAll(by);
+    for (const k of keys) await until(k.slice(0, 8), 'downloading');
+    for (const k of keys) await downloads.cancel(k, by);
+  });
 });

@@ -108,6 +108,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       createActivities(
         activityDeps(config, {
           db: database.db,
+          temporal: client,
           telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
           logger: logger.child({ name: 'worker' }),
           ytDlpFeatures: (await probeYtDlp(config.YTDLP_PATH))?.features ?? NO_EXTRA_FEATURES,

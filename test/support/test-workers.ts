@@ -49,7 +49,8 @@ export async function startTestWorkers(options: {
       DOWNLOAD_TASK_QUEUE: downloadTaskQueue,
       MAX_CONCURRENT: options.maxConcurrent ?? 4,
     },
-    { light: options.light, downloads: options.downloads },
+    // The control workflow's look-up: nothing else runs on these test queues.
+    { light: { runningDownloads: async () => [], ...options.light }, downloads: options.downloads },
     { workflowBundle: await workflowBundle(), secrets: options.secrets },
   );
   const running = workers.run();

@@ -41,6 +41,11 @@ const FORBIDDEN: Array<[string, string]> = [
   ['the activity context', "import { Context } from '@temporalio/activity';\nexport const c = Context;\n"],
   ['activity code as a value', "import { createActivities } from '../activities';\nexport const a = createActivities;\n"],
   ['project infrastructure', "import { createLogger } from '../lib/logger';\nexport const l = createLogger;\n"],
+  [
+    'a domain module that uses Node (crypto)',
+    "import { contentKeyFor } from '../domain/downloads/links';\nexport const k = contentKeyFor;\n",
+  ],
+  ['the downloads client', "import { DownloadsClient } from '../domain/downloads/client';\nexport const c = DownloadsClient;\n"],
 ];
 const ALLOWED_IN_WORKFLOW = [
   "import { proxyActivities } from '@temporalio/workflow';",

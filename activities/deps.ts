@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { DownloadsClient, downloadsSettings } from '../domain/downloads/client';
 import type { Config } from '../lib/config';
 import type { Db } from '../lib/db';
 import { destinationPolicy, systemResolver, type DestinationPolicy, type Resolver } from '../domain/downloads/destinations';
@@ -27,8 +28,25 @@ export interface ActivityDeps {
   freeBytes: (dir: string) => Promise<number>;
   /** A Temporal client, for the control workflow's visibility look-ups (absent in some tests). */
   temporal?: Client;
+  /** The downloads client over `temporal`: playlists start and check their entries through it. */
+  downloads?: DownloadsClient;
   /** How often a running download reports progress to Temporal. */
   heartbeatEveryMs: number;
+  /** How yt-dlp chooses and fetches formats, worker-wide. */
+  ytDlpSettings: YtDlpSettings;
+  /** DIRECT_SOURCE: plain media files are fetched without yt-dlp. */
+  directSource: boolean;
+  /** MAX_PLAYLIST_VIDEOS: entries a playlist's listing keeps. */
+  maxPlaylistEntries: number;
+}
+
+export interface YtDlpSettings {
+  skipHls: boolean;
+  skipDash: boolean;
+  /** COOKIES_FILE (absolute); each run gets a private copy. */
+  cookiesFile?: string;
+  useAria2c: boolean;
+  aria2cConnections: number;
 }
 
 const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'];
@@ -44,7 +62,15 @@ export type ActivitySettings = Pick<
   | 'ALLOW_PRIVATE_URLS'
   | 'ALLOWED_PRIVATE_HOSTS'
   | 'HEARTBEAT_TIMEOUT_SECONDS'
->;
+  | 'SKIP_HLS'
+  | 'SKIP_DASH'
+  | 'COOKIES_FILE'
+  | 'USE_ARIA2C'
+  | 'DIRECT_SOURCE'
+  | 'ARIA2C_CONNECTIONS'
+  | 'MAX_PLAYLIST_VIDEOS'
+> &
+  Parameters<typeof downloadsSettings>[0];
 
 /**
  * Activity dependencies from the configuration and the clients a process
@@ -67,6 +93,16 @@ export function activityDeps(
     proxyResolvesHosts: PROXY_VARIABLES.some((name) => Boolean(process.env[name])),
     // Three beats per heartbeat timeout, and at least every 3 s so progress reads live.
     heartbeatEveryMs: Math.min(3_000, (settings.HEARTBEAT_TIMEOUT_SECONDS * 1000) / 3),
+    ytDlpSettings: {
+      skipHls: settings.SKIP_HLS,
+      skipDash: settings.SKIP_DASH,
+      ...(settings.COOKIES_FILE ? { cookiesFile: settings.COOKIES_FILE } : {}),
+      useAria2c: settings.USE_ARIA2C,
+      aria2cConnections: settings.ARIA2C_CONNECTIONS,
+    },
+    maxPlaylistEntries: settings.MAX_PLAYLIST_VIDEOS,
+    directSource: settings.DIRECT_SOURCE,
+    ...(services.temporal ? { downloads: new DownloadsClient(services.temporal, downloadsSettings(settings)) } : {}),
     ...services,
   };
 }

@@ -11,6 +11,7 @@ const VIDEO = ['mp4', 'm4v', 'mkv', 'webm', 'mov', 'avi', 'flv', 'ts', 'm2ts', '
 const AUDIO = ['mp3', 'm4a', 'm4b', 'aac', 'opus', 'ogg', 'oga', 'flac', 'wav', 'weba', 'mka', 'wma', 'aiff', 'ac3', 'eac3'];
 const SUBTITLES = ['srt', 'vtt', 'ass', 'ssa', 'lrc', 'ttml', 'dfxp', 'sbv', 'srv1', 'srv2', 'srv3'];
 
+export const SUBTITLE_EXTENSIONS: ReadonlySet<string> = new Set(SUBTITLES);
 /** Extensions a finished file may have; anything else is refused and removed. */
 export const ALLOWED_EXTENSIONS: ReadonlySet<string> = new Set([...VIDEO, ...AUDIO, ...SUBTITLES]);
 
@@ -107,14 +108,14 @@ export async function finalizeFile(downloadDir: string, reported: string): Promi
 /**
  * Removes what an attempt for this content (named `*-<suffix>.*`) left that we
  * did not verify: final files written since `since` (a run that ended without
- * telling us its file, or over the size limit), and with `partials` its
- * partial files too. Older final files, of an earlier completed download, stay.
+ * telling us its file, or over the size limit) in DOWNLOAD_DIR and in the
+ * download's `folder`, and with `partials` its partial files too. Older final files, of an earlier completed download, stay.
  */
 export async function removeUnverifiedFiles(
   downloadDir: string,
   suffix: string,
   since: Date,
-  options: { partials: boolean },
+  options: { partials: boolean; folder?: string },
 ): Promise<string[]> {
   const removed: string[] = [];
   const ours = (name: string) => name.includes(`-${suffix}.`);
@@ -129,6 +130,10 @@ export async function removeUnverifiedFiles(
     }
   };
   await sweep(downloadDir, true);
+  if (options.folder) {
+    const folder = path.resolve(downloadDir, options.folder);
+    if (isInside(downloadDir, folder)) await sweep(folder, true);
+  }
   if (options.partials) await sweep(path.join(downloadDir, '.incomplete'), false);
   return removed;
 }

@@ -3,18 +3,24 @@ import { createControlActivities } from './control';
 import { createDiskActivities } from './disk';
 import { createDownloadActivities } from './download';
 import { createNotifyActivities } from './notify';
+import { createPlaylistActivities, createPlaylistListingActivities } from './playlist';
 import { createRecordActivities } from './records';
 
 export type { ActivityDeps } from './deps';
 
 /** Quick activities: they run on the main task queue beside the workflows. */
 export function createLightActivities(deps: ActivityDeps) {
-  return { ...createRecordActivities(deps), ...createNotifyActivities(deps), ...createControlActivities(deps) };
+  return {
+    ...createRecordActivities(deps),
+    ...createNotifyActivities(deps),
+    ...createControlActivities(deps),
+    ...createPlaylistActivities(deps),
+  };
 }
 
 /** Activities that touch the download disk; their task queue bounds concurrency. */
 export function createDownloadQueueActivities(deps: ActivityDeps) {
-  return { ...createDiskActivities(deps), ...createDownloadActivities(deps) };
+  return { ...createDiskActivities(deps), ...createDownloadActivities(deps), ...createPlaylistListingActivities(deps) };
 }
 
 export type LightActivities = ReturnType<typeof createLightActivities>;

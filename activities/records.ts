@@ -60,6 +60,30 @@ export function createRecordActivities(deps: Pick<ActivityDeps, 'db' | 'logger' 
       });
     },
 
+    /**
+     * A playlist's record: its title, and how it ended. It has no file of its
+     * own (its entries have theirs), so the same link sent again lists it afresh.
+     */
+    async recordPlaylist(
+      input: DownloadInput,
+      result: { state: 'downloading' | 'completed' | 'failed' | 'cancelled'; title: string | null; error?: string },
+    ): Promise<void> {
+      await inActivityScope(deps.logger, input.correlationId, async (log) => {
+        const ended = result.state !== 'downloading';
+        await db.download.updateMany({
+          where: { contentKey: input.contentKey },
+          data: {
+            state: result.state,
+            ...(result.title ? { title: result.title } : {}),
+            error: result.error ?? null,
+            errorKind: result.state === 'failed' ? 'Playlist' : result.state === 'cancelled' ? 'Cancelled' : null,
+            ...(ended ? { finishedAt: new Date() } : {}),
+          },
+        });
+        log.info({ state: result.state }, 'playlist recorded');
+      });
+    },
+
     /** Writes the final state, and everyone who asked for it, to the record. */
     async recordResult(input: DownloadInput, outcome: DownloadOutcome, subscribers: Subscriber[]): Promise<void> {
       await inActivityScope(deps.logger, input.correlationId, async (log) => {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { DownloadMode } from '../domain/downloads/definitions';
+import { DEFAULT_AUDIO_FORMAT, type DownloadOptions } from '../domain/downloads/options';
 import { truncate } from '../lib/text';
 
 /**
@@ -25,7 +26,10 @@ export const NO_EXTRA_FEATURES: YtDlpFeatures = { jsRuntimes: false, noQuiet: fa
 
 export interface YtDlpOptions {
   url: string;
-  downloadDir: string;
+  /** Where the finished file goes (DOWNLOAD_DIR or a playlist's folder in it). */
+  targetDir: string;
+  /** Where partial files wait between attempts. */
+  incompleteDir: string;
   /** Makes the file name unique per content; hex only, so safe in a file name. */
   uniqueSuffix: string;
   mode: DownloadMode;
@@ -35,6 +39,44 @@ export interface YtDlpOptions {
   features: YtDlpFeatures;
   /** The Node.js binary yt-dlp may use as its JavaScript runtime. */
   nodePath: string;
+  /** Height cap, container and audio format the request settled on. */
+  options?: DownloadOptions;
+  /** SKIP_HLS and SKIP_DASH: streaming protocols never to take. */
+  skip?: { hls: boolean; dash: boolean };
+  /** A private copy of COOKIES_FILE for this run: yt-dlp writes its cookie jar back to the file it is given. */
+  cookiesFile?: string;
+  /** USE_ARIA2C: plain HTTP(S) formats go through aria2c with this many connections. */
+  aria2c?: { connections: number };
+}
+
+/**
+ * The format choice for a request: yt-dlp's `-f` expression (none when yt-dlp's
+ * own default fits) and what it merges or converts into.
+ */
+export function formatArgs(mode: DownloadMode, options: DownloadOptions = {}, skip = { hls: false, dash: false }): string[] {
+  const protocols = `${skip.hls ? '[protocol!*=m3u8]' : ''}${skip.dash ? '[protocol!*=dash]' : ''}`;
+  if (mode === 'audio') {
+    return [
+      ...(protocols ? ['-f', `ba${protocols}/b${protocols}`] : []),
+      '--extract-audio',
+      '--audio-format',
+      options.audioFormat ?? DEFAULT_AUDIO_FORMAT,
+    ];
+  }
+  const height = options.maxHeight ? `[height<=${options.maxHeight}]` : '';
+  const args: string[] = [];
+  // bv*[height<=H]+ba/b[height<=H]/b: the best picture under the cap with the best
+  // sound, else the best single file under it, else whatever the site has.
+  if (height) args.push('-f', `bv*${height}${protocols}+ba${protocols}/b${height}${protocols}/b${protocols}`);
+  else if (protocols) args.push('-f', `bv*${protocols}+ba${protocols}/b${protocols}`);
+  if (options.container === 'webm') {
+    // WebM holds only VP8/VP9/AV1 with Vorbis/Opus: prefer those, so merging needs no re-encoding.
+    args.push('-S', 'ext:webm:webm', '--merge-output-format', 'webm');
+  } else if (options.container) {
+    // MP4 and Matroska take what sites serve: a single file is remuxed, two are merged.
+    args.push('--merge-output-format', options.container, '--remux-video', options.container);
+  }
+  return args;
 }
 
 /**
@@ -67,9 +109,9 @@ export function buildYtDlpArgs(o: YtDlpOptions): string[] {
     '--fragment-retries',
     '3',
     '--paths',
-    o.downloadDir,
+    o.targetDir,
     '--paths',
-    `temp:${path.join(o.downloadDir, INCOMPLETE_DIR)}`,
+    `temp:${o.incompleteDir}`,
     '--output',
     `%(title).120B-${o.uniqueSuffix}.%(ext)s`,
     '--progress-template',
@@ -84,9 +126,83 @@ export function buildYtDlpArgs(o: YtDlpOptions): string[] {
   ];
   if (o.features.noQuiet) args.push('--no-quiet');
   if (o.features.jsRuntimes) args.push('--js-runtimes', `node:${o.nodePath}`);
-  if (o.mode === 'audio') args.push('--extract-audio', '--audio-format', 'mp3');
+  args.push(...formatArgs(o.mode, o.options, o.skip));
+  if (o.cookiesFile) args.push('--cookies', o.cookiesFile);
+  if (o.aria2c) {
+    // "http" covers https too; HLS and DASH fragments stay with yt-dlp's own downloader.
+    const n = String(o.aria2c.connections);
+    args.push('--downloader', 'http:aria2c', '--downloader-args', `aria2c:-x ${n} -s ${n} -k 1M`);
+  }
   args.push('--', o.url);
   return args;
+}
+
+export const ENTRY_MARK = 'MEDIADL_ENTRY';
+
+export interface YtDlpProbeOptions {
+  url: string;
+  socketTimeoutSeconds: number;
+  features: YtDlpFeatures;
+  nodePath: string;
+  /** Entries to list at most (ask for one more than you keep, to learn that there are more). */
+  maxEntries: number;
+  cookiesFile?: string;
+}
+
+/**
+ * Arguments that list what a link holds without downloading anything: one line
+ * per playlist entry (`--flat-playlist` does not open the entries' pages), or
+ * one line for a single video.
+ */
+export function buildYtDlpProbeArgs(o: YtDlpProbeOptions): string[] {
+  const args = [
+    '--ignore-config',
+    '--flat-playlist',
+    '--no-color',
+    '--socket-timeout',
+    String(o.socketTimeoutSeconds),
+    '--playlist-items',
+    `1:${o.maxEntries}`,
+    // Fields on their own, each as JSON: a site's text cannot break the line apart.
+    '--print',
+    `${ENTRY_MARK} {"url":%(url)j,"webpage":%(webpage_url)j,"title":%(title)j,"playlist":%(playlist_title)j,"playlistId":%(playlist_id)j}`,
+  ];
+  if (o.features.jsRuntimes) args.push('--js-runtimes', `node:${o.nodePath}`);
+  if (o.cookiesFile) args.push('--cookies', o.cookiesFile);
+  args.push('--', o.url);
+  return args;
+}
+
+export interface EntryLine {
+  url: string;
+  title: string | null;
+  playlistTitle: string | null;
+  /** The line is an entry of a playlist (not a single video describing itself). */
+  inPlaylist: boolean;
+}
+
+/** Longest entry URL kept: longer ones are not links people send (and would bloat the playlist's state). */
+export const MAX_ENTRY_URL_CHARS = 4096;
+
+/**
+ * Reads one line of a probe: undefined when it is not an entry line, null when
+ * it is one that cannot be read (cut by the line cap, or without a URL).
+ */
+export function parseEntryLine(line: string): EntryLine | null | undefined {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith(ENTRY_MARK)) return undefined;
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(trimmed.slice(ENTRY_MARK.length)) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const text = (field: unknown, max: number) => (typeof field === 'string' && field ? truncate(field, max) : null);
+  const inPlaylist = typeof value.playlistId === 'string' || typeof value.playlistId === 'number';
+  // A flat entry's "url" is the entry itself; a single video's is a media URL, its page is "webpage".
+  const url = inPlaylist ? (value.url ?? value.webpage) : (value.webpage ?? value.url);
+  if (typeof url !== 'string' || url === '' || url.length > MAX_ENTRY_URL_CHARS) return null;
+  return { url, title: text(value.title, MAX_TITLE_CHARS), playlistTitle: text(value.playlist, MAX_TITLE_CHARS), inPlaylist };
 }
 
 // What yt-dlp and ffmpeg may see of the worker's environment: enough to find

@@ -8,7 +8,13 @@ import type { Redis } from '../lib/redis';
 
 export type BotSettings = Pick<
   Config,
-  'ADMIN_IDS' | 'MAX_URLS_PER_MESSAGE' | 'MAX_URL_LENGTH' | 'ALLOW_PRIVATE_URLS' | 'ALLOWED_PRIVATE_HOSTS'
+  | 'ADMIN_IDS'
+  | 'MAX_URLS_PER_MESSAGE'
+  | 'MAX_URL_LENGTH'
+  | 'ALLOW_PRIVATE_URLS'
+  | 'ALLOWED_PRIVATE_HOSTS'
+  | 'MAX_VIDEO_QUALITY'
+  | 'PREFERRED_FORMAT'
 >;
 
 /** What the bot's features need; production and tests each build one. */

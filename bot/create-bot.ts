@@ -2,6 +2,7 @@ import { Bot, BotError, GrammyError, HttpError } from 'grammy';
 import { internalErrorText } from './replies';
 import type { BotContext, BotDeps } from './context';
 import { controlFeature } from './features/control';
+import { downloadsFeature } from './features/downloads';
 import { linksFeature } from './features/links';
 import { startFeature } from './features/start';
 import { adminOnly } from './middleware/admin-only';
@@ -11,6 +12,8 @@ import { oncePerUpdate } from './middleware/once-per-update';
 /** The commands the menu shows (the /help text explains each). */
 export const BOT_COMMANDS = [
   { command: 'start', description: 'How to use this bot' },
+  { command: 'dl', description: 'Download with options: /dl <link> [720p] [mkv]' },
+  { command: 'audio', description: 'Download the sound only: /audio <link> [m4a]' },
   { command: 'pause', description: 'Pause everything, or one download: /pause <id>' },
   { command: 'resume', description: 'Continue everything, or one download: /resume <id>' },
   { command: 'cancel', description: 'Stop a download for good: /cancel <id> (or all)' },
@@ -42,6 +45,7 @@ export function createBot(deps: BotDeps, connection: BotConnection): Bot<BotCont
   features.use(adminOnly);
   features.use(startFeature);
   features.use(controlFeature);
+  features.use(downloadsFeature);
   features.use(linksFeature);
   bot.catch((error) => {
     deps.logger.error({ err: describeError(error.error) }, 'unhandled bot error');

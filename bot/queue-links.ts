@@ -1,6 +1,7 @@
 import { downloadWorkflowId, shortId, type DownloadMode } from '../domain/downloads/definitions';
 import { checkDestination, destinationPolicy, type Refusal } from '../domain/downloads/destinations';
 import { contentKeyFor, findLinkCandidates, parseMediaUrl, type MediaUrl } from '../domain/downloads/links';
+import { describeOptions, settleOptions, type AskedOptions } from '../domain/downloads/options';
 import type { BotDeps } from './context';
 import type { IntakeReport } from './replies';
 
@@ -19,6 +20,8 @@ export interface LinkRequest {
   messageId: number;
   correlationId: string;
   mode: DownloadMode;
+  /** Options the command asked for (`/dl <link> 720p mkv`); the configured defaults fill the rest. */
+  asked?: AskedOptions;
 }
 
 /**
@@ -39,6 +42,12 @@ export async function queueLinks(deps: BotDeps, request: LinkRequest): Promise<I
     correlationId: request.correlationId,
     paused: false,
   };
+  const options = settleOptions(request.mode, request.asked ?? {}, {
+    maxHeight: settings.MAX_VIDEO_QUALITY ?? undefined,
+    container: settings.PREFERRED_FORMAT,
+  });
+  const described = [request.mode === 'audio' ? 'audio' : null, describeOptions(options) || null].filter(Boolean).join(', ');
+  if (described) report.options = described;
 
   const candidates = [...new Set([...findLinkCandidates(request.text), ...request.extraUrls])];
   const accepted = candidates.slice(0, settings.MAX_URLS_PER_MESSAGE);
@@ -51,7 +60,7 @@ export async function queueLinks(deps: BotDeps, request: LinkRequest): Promise<I
       report.rejected.push({ input: parsed.input, reason: parsed.reason });
       continue;
     }
-    const key = contentKeyFor(parsed.url, request.mode);
+    const key = contentKeyFor(parsed.url, request.mode, options);
     if (unique.has(key)) report.duplicates.push(parsed.url.original);
     else unique.set(key, parsed.url);
   }
@@ -96,6 +105,7 @@ export async function queueLinks(deps: BotDeps, request: LinkRequest): Promise<I
         contentKey,
         url,
         mode: request.mode,
+        options,
         correlationId: request.correlationId,
         subscriber,
       });

@@ -13,10 +13,16 @@ export const HELP_TEXT = [
   '',
   'Commands:',
   '/start, /help - this message',
+  '/dl <link> [720p] [mkv] - download with a quality cap (2160p to 360p, or best) and a container (mp4, mkv, webm)',
+  '/audio <link> [m4a] - the sound only, as mp3 (or m4a)',
+  'A playlist, channel or feed link downloads each of its videos into a folder named after it.',
   '/pause - pause every download (running ones keep their partial files); /pause <id> - pause one',
   '/resume - continue everything; /resume <id> - continue one',
   '/cancel <id> - stop one download for good and remove its partial files; /cancel all - every download (asks first)',
 ].join('\n');
+
+export const DL_USAGE_TEXT = 'Send /dl with a link, and options if you like: /dl <link> 720p mkv';
+export const AUDIO_USAGE_TEXT = 'Send /audio with a link, and m4a if you prefer it to mp3: /audio <link> m4a';
 
 export const NOT_ALLOWED_TEXT = 'Sorry, this bot is private. Ask its owner to add your Telegram user ID.';
 export const NO_LINKS_TEXT = 'I found no links in that message. Send me http:// or https:// links to download.';
@@ -58,6 +64,8 @@ export interface IntakeReport {
   correlationId: string;
   /** Everything is paused: what was queued waits for /resume. */
   paused: boolean;
+  /** The mode and options the links were queued with ("audio, m4a", "720p, mkv"); absent for plain video. */
+  options?: string;
 }
 
 const MAX_LINES_PER_SECTION = 10;
@@ -74,7 +82,7 @@ const named = ({ url, shortId }: NamedLink) => `[${shortId}] ${shortUrl(url)}`;
 /** The immediate answer to a message with links: what happens to each one, and why. */
 export function intakeReplyText(r: IntakeReport): string {
   const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  const queuedTitle = `Queued ${count(r.queued.length, 'download')}${r.paused ? ' (paused: everything is paused until /resume)' : ''}:`;
+  const queuedTitle = `Queued ${count(r.queued.length, 'download')}${r.options ? ` (${r.options})` : ''}${r.paused ? ' (paused: everything is paused until /resume)' : ''}:`;
   const lines = [
     // What needs the user's action comes first, so a long reply never cuts it off.
     ...section(

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { parseAllowedHosts } from '../domain/downloads/destinations';
+import { VIDEO_CONTAINERS, VIDEO_QUALITIES, type VideoQuality } from '../domain/downloads/options';
 
 /**
  * Every setting the bot, the worker and the tools read, in one validated schema.
@@ -90,6 +91,14 @@ const allowedHosts = z.string().transform((value, ctx) => {
   return z.NEVER;
 });
 
+const videoQuality = z
+  .enum(['best', ...VIDEO_QUALITIES.map(String)] as [string, ...string[]], {
+    error: `must be best or one of ${VIDEO_QUALITIES.join(', ')} (lines)`,
+  })
+  .default('best')
+  // null: no cap ("best"), as a setting with a default rather than an unset one.
+  .transform((value) => (value === 'best' ? null : (Number(value) as VideoQuality)));
+
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, { error: 'must be host:port, like 127.0.0.1:7233' });
 
 const taskQueue = z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'must be a task queue name (letters, digits, . _ -)' });
@@ -127,6 +136,16 @@ export const configSchema = z.object({
   HEARTBEAT_TIMEOUT_SECONDS: positiveNumber.default(60),
   YTDLP_PATH: z.string().min(1).default('yt-dlp'),
   MAX_FILE_SIZE: byteSize.default(4 * 1024 ** 3),
+  MAX_VIDEO_QUALITY: videoQuality,
+  PREFERRED_FORMAT: z.enum(VIDEO_CONTAINERS, { error: `must be one of ${VIDEO_CONTAINERS.join(', ')}` }).optional(),
+  SKIP_HLS: boolean.default(false),
+  SKIP_DASH: boolean.default(false),
+  COOKIES_FILE: z.string().min(1).optional(),
+  DIRECT_SOURCE: boolean.default(true),
+  USE_ARIA2C: boolean.default(false),
+  ARIA2C_CONNECTIONS: integer(1, 16).default(8),
+  MAX_PLAYLIST_VIDEOS: integer(1, 1000).default(300),
+  PLAYLIST_PARALLEL: integer(1, 200).default(20),
   MAX_URLS_PER_MESSAGE: integer(1, 1000).default(50),
   MAX_URL_LENGTH: integer(32, 65536).default(2048),
   ALLOW_PRIVATE_URLS: boolean.default(false),
@@ -144,6 +163,8 @@ type RawConfig = z.output<typeof configSchema>;
 export interface Config extends RawConfig {
   /** DOWNLOAD_DIR resolved to an absolute path. */
   DOWNLOAD_DIR: string;
+  /** COOKIES_FILE resolved to an absolute path. */
+  COOKIES_FILE?: string;
 }
 
 /** Thrown when the environment does not describe a runnable configuration. */
@@ -186,7 +207,11 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     problems.push('DOWNLOAD_TASK_QUEUE must differ from TASK_QUEUE so downloads cannot starve light work');
   }
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
-  return { ...result.data, DOWNLOAD_DIR: path.resolve(cwd, result.data.DOWNLOAD_DIR) };
+  return {
+    ...result.data,
+    DOWNLOAD_DIR: path.resolve(cwd, result.data.DOWNLOAD_DIR),
+    ...(result.data.COOKIES_FILE ? { COOKIES_FILE: path.resolve(cwd, result.data.COOKIES_FILE) } : {}),
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  makeContinueAsNewFunc,
   patched,
   proxyActivities,
   setHandler,
@@ -22,8 +23,14 @@ import {
   cancelUpdate,
   controlWorkflowId,
   endedText,
+  entryEndedSignal,
+  entryOfSignal,
+  entryStatusOf,
   globalPauseSignal,
   pauseUpdate,
+  playlistActor,
+  playlistCommandSignal,
+  PLAYLIST_WORKFLOW_TYPE,
   progressQuery,
   registerSignal,
   resumeUpdate,
@@ -38,6 +45,7 @@ import {
   type DownloadPolicy,
   type DownloadProgressView,
   type DownloadState,
+  type PlaylistInput,
   type Subscriber,
 } from '../domain/downloads/definitions';
 import { DISK_LOW, ERROR_KINDS, isErrorKind } from '../domain/downloads/errors';
@@ -59,6 +67,11 @@ export const CONTROL_PATCH = 'downloads-control-v1';
  * interrupted step as the interruption.
  */
 export const CONTROL_FIXES_PATCH = 'downloads-control-v2';
+/**
+ * A link yt-dlp reports as a playlist continues as new into the playlist
+ * workflow; downloads started before playlists existed fail with "a playlist".
+ */
+export const PLAYLIST_PATCH = 'downloads-playlists-v1';
 
 function activitiesFor(policy: DownloadPolicy) {
   // Database writes retry until PostgreSQL is back: nothing accepted is lost.
@@ -148,6 +161,9 @@ class DownloadControl {
   downloadBegan = false;
   /** The step running now, and whether pause or cancel asked it to stop. */
   running: { scope: CancellationScope; interrupted: boolean } | null = null;
+  /** Playlists (workflow IDs) this download is an entry of, and those not yet told how it ended. */
+  readonly playlists: Set<string>;
+  readonly untoldPlaylists: string[];
 
   constructor(carried: CarriedDownloadState | undefined) {
     this.subscribers = [...(carried?.subscribers ?? [])];
@@ -156,6 +172,8 @@ class DownloadControl {
     this.globalPaused = carried?.globalPaused ?? false;
     this.globalPausedBy = carried?.globalPausedBy ?? null;
     this.downloadBegan = carried !== undefined;
+    this.playlists = new Set(carried?.playlists ?? []);
+    this.untoldPlaylists = [...this.playlists];
   }
 
   get finished(): boolean {
@@ -185,6 +203,36 @@ class DownloadControl {
     upsertSearchAttributes([{ key: searchAttributes.RequestedBy, value: requestedBy }]);
   }
 
+  joinPlaylist(playlistWorkflowId: string): void {
+    if (this.playlists.has(playlistWorkflowId)) return;
+    this.playlists.add(playlistWorkflowId);
+    this.untoldPlaylists.push(playlistWorkflowId);
+  }
+
+  /**
+   * A playlist's command for its entries. Its pause holds the download under the
+   * playlist's name (so its resume lifts only that); its release cancels the
+   * download unless a person or another playlist still wants it.
+   */
+  playlistCommand(playlistWorkflowId: string, action: 'pause' | 'resume' | 'release', by: Actor): void {
+    if (this.finished || this.cancelledBy) return;
+    const actor = playlistActor(playlistWorkflowId, by);
+    if (action === 'pause') {
+      if (this.pausedBy) return;
+      this.pausedBy = actor;
+      this.interrupt();
+    } else if (action === 'resume') {
+      if (this.pausedBy?.id === actor.id) this.pausedBy = null;
+    } else {
+      this.playlists.delete(playlistWorkflowId);
+      const untold = this.untoldPlaylists.indexOf(playlistWorkflowId);
+      if (untold >= 0) this.untoldPlaylists.splice(untold, 1);
+      if (this.playlists.size > 0 || this.subscribers.length > 0) return;
+      this.cancelledBy = by;
+      this.interrupt();
+    }
+  }
+
   /** Stops whatever runs now (yt-dlp within seconds; a queued activity at once). */
   interrupt(): void {
     if (!this.running) return;
@@ -211,6 +259,7 @@ class DownloadControl {
 }
 
 const INTERRUPTED = Symbol('interrupted');
+
 /** Requesters named in the RequestedBy search attribute (a keyword list holds 2 KB). */
 const MAX_REQUESTED_BY = 100;
 
@@ -227,6 +276,8 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
   const startedAt = input.carried?.startedAt ?? workflowInfo().startTime.getTime();
 
   setHandler(subscribeSignal, (subscriber) => d.subscribe(subscriber));
+  setHandler(entryOfSignal, ({ playlistWorkflowId }) => d.joinPlaylist(playlistWorkflowId));
+  setHandler(playlistCommandSignal, ({ playlistWorkflowId, action, by }) => d.playlistCommand(playlistWorkflowId, action, by));
   setHandler(progressQuery, () => d.view());
   setHandler(globalPauseSignal, ({ paused, by }) => {
     d.controlAnswered = true;
@@ -299,6 +350,11 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     if (controlled && !input.carried) await registerWithControl();
     const onDisk = input.carried ? null : await records.dedup(input, [...d.subscribers]);
     outcome = onDisk ? { status: 'completed', fromCache: true, ...onDisk } : await downloadUntilDone();
+    if (outcome.status === 'failed' && outcome.errorKind === 'Playlist' && patched(PLAYLIST_PATCH)) {
+      // A playlist asked for by people becomes the playlist workflow; one met as another playlist's entry is not expanded.
+      if (d.playlists.size === 0) return await becomePlaylist();
+      outcome = { ...outcome, message: 'this entry is itself a playlist; playlists inside playlists are not expanded' };
+    }
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Cancelled through Temporal itself (an operator's `temporal workflow cancel`).
@@ -325,6 +381,18 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
   if (cancelled) throw cancelled;
   return outcome;
 
+  /**
+   * Hands over to the playlist workflow on the same ID: it lists the entries and
+   * starts one download per entry. People who asked hear from it.
+   */
+  async function becomePlaylist(): Promise<never> {
+    d.outcome = { status: 'failed', errorKind: 'Playlist', message: 'it turned out to be a playlist' };
+    await unregisterFromControl();
+    await condition(allHandlersFinished);
+    const playlist: PlaylistInput = { source: { ...input, carried: undefined }, requesters: d.subscribers, pausedBy: d.pausedBy };
+    return makeContinueAsNewFunc<(input: PlaylistInput) => Promise<unknown>>({ workflowType: PLAYLIST_WORKFLOW_TYPE })(playlist);
+  }
+
   async function registerWithControl(): Promise<void> {
     try {
       await getExternalWorkflowHandle(controlWorkflowId(workflowInfo().taskQueue)).signal(registerSignal, {
@@ -348,16 +416,23 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     // Count before awaiting: whoever joins during the write is recorded on the next pass.
     let recorded = d.subscribers.length;
     await records.recordResult(input, result, d.subscribers.slice(0, recorded));
-    // Subscribers can arrive while we notify; keep going until none is left.
-    while (d.unnotified.length > 0) {
+    // Subscribers (and playlists) can arrive while we notify; keep going until none is left.
+    while (d.unnotified.length > 0 || d.untoldPlaylists.length > 0) {
       const batch = d.unnotified.splice(0);
-      await Promise.all(
-        batch.map((s) =>
+      const playlists = d.untoldPlaylists.splice(0);
+      await Promise.all([
+        ...batch.map((s) =>
           notifier.notify(s, input.url, result, input.contentKey).catch((err) => {
             log.warn('could not notify a subscriber', { chatId: s.chatId, error: String(err) });
           }),
         ),
-      );
+        ...playlists.map((id) =>
+          getExternalWorkflowHandle(id)
+            .signal(entryEndedSignal, { contentKey: input.contentKey, status: entryStatusOf(result) })
+            // A playlist that has ended (cancelled) no longer waits to hear.
+            .catch((err: unknown) => log.warn('could not tell a playlist', { playlist: id, error: String(err) })),
+        ),
+      ]);
       if (d.subscribers.length > recorded) {
         const upTo = d.subscribers.length;
         await records.recordResult(input, result, d.subscribers.slice(recorded, upTo));
@@ -404,6 +479,7 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
         globalPaused: d.globalPaused,
         globalPausedBy: d.globalPausedBy,
         startedAt,
+        ...(d.playlists.size > 0 ? { playlists: [...d.playlists] } : {}),
       };
       await continueAsNew<typeof downloadWorkflow>({ ...input, carried });
     }

@@ -6,7 +6,7 @@ import {
   type Client,
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type SearchAttributePair } from '@temporalio/common';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { Config } from '../../lib/config';
 import {
@@ -17,6 +17,7 @@ import {
   contentKeyOf,
   controlQuery,
   DOWNLOAD_STATES,
+  DOWNLOAD_TYPES_QUERY,
   DOWNLOAD_WORKFLOW_TYPE,
   downloadWorkflowId,
   endedText,
@@ -26,6 +27,10 @@ import {
   progressQuery,
   resumeAllUpdate,
   resumeUpdate,
+  entryOfSignal,
+  entryStatusFromClosed,
+  type DownloadOutcome,
+  type EntryStatus,
   searchAttributes,
   shortId,
   subscribeSignal,
@@ -42,6 +47,7 @@ import {
   type Subscriber,
 } from './definitions';
 import type { MediaUrl } from './links';
+import type { DownloadOptions } from './options';
 
 /**
  * The one door to the download workflows. The bot, the HTTP API, the on-call
@@ -68,7 +74,7 @@ export function downloadsSettings(
   config: Pick<
     Config,
     | 'TASK_QUEUE' | 'DOWNLOAD_TASK_QUEUE' | 'MAX_RETRIES' | 'RETRY_BASE_SECONDS' | 'RETRY_MAX_SECONDS' | 'DISK_RECHECK_SECONDS'
-    | 'DISK_WAIT_HOURS' | 'DOWNLOAD_TIMEOUT_MINUTES' | 'HEARTBEAT_TIMEOUT_SECONDS'
+    | 'DISK_WAIT_HOURS' | 'DOWNLOAD_TIMEOUT_MINUTES' | 'HEARTBEAT_TIMEOUT_SECONDS' | 'PLAYLIST_PARALLEL'
   >,
   callTimeoutMs = 5_000,
 ): DownloadsSettings {
@@ -85,6 +91,7 @@ export function downloadsSettings(
       diskWaitHours: config.DISK_WAIT_HOURS,
       downloadTimeoutMinutes: config.DOWNLOAD_TIMEOUT_MINUTES,
       heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+      playlistParallel: config.PLAYLIST_PARALLEL,
     },
   };
 }
@@ -93,9 +100,12 @@ export function downloadsSettings(
 export type CompletedLookup = (contentKey: string) => Promise<DownloadedFile | null>;
 
 export interface StartRequest {
+  /** contentKeyFor(url, mode, options), computed at intake (which also looks it up on disk). */
   contentKey: string;
   url: MediaUrl;
   mode: DownloadMode;
+  /** Settled at intake (see settleOptions); part of the content key. */
+  options?: DownloadOptions;
   correlationId: string;
   subscriber: Subscriber;
 }
@@ -199,29 +209,15 @@ export class DownloadsClient {
       platform: request.url.platform,
       videoId: request.url.videoId,
       mode: request.mode,
+      ...(request.options && Object.keys(request.options).length > 0 ? { options: request.options } : {}),
       correlationId: request.correlationId,
       policy: this.settings.policy,
     };
     const outcome = await this.withDeadline(async () => {
       await this.ensureControl();
-      const running = await this.runningAndNotEnding(workflowId);
-      await this.temporal.workflow.signalWithStart(DOWNLOAD_WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue: this.settings.taskQueue,
-        args: [input],
-        signal: subscribeSignal,
-        signalArgs: [request.subscriber],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        typedSearchAttributes: [
-          { key: searchAttributes.DownloadState, value: 'queued' },
-          { key: searchAttributes.Platform, value: request.url.platform },
-          { key: searchAttributes.RequestedBy, value: [String(request.subscriber.userId)] },
-          { key: searchAttributes.CorrelationId, value: request.correlationId },
-          { key: searchAttributes.ContentKey, value: request.contentKey },
-        ],
-        memo: { url: request.url.original, normalizedUrl: request.url.normalized },
-      });
-      return running ? 'joined' : 'started';
+      return this.signalWithStart(input, request.subscriber.userId, (options) =>
+        this.temporal.workflow.signalWithStart(DOWNLOAD_WORKFLOW_TYPE, { ...options, signal: subscribeSignal, signalArgs: [request.subscriber] }),
+      );
     });
     // Only to word the reply: the download itself learns the global state from the control workflow.
     const paused = await this.temporal
@@ -229,6 +225,66 @@ export class DownloadsClient {
       .then((view) => view.paused)
       .catch(() => null);
     return { outcome, shortId: shortId(request.contentKey), workflowId, paused };
+  }
+
+  /**
+   * Starts the download of one playlist entry, or joins the download already
+   * running for the same content (asked for by someone directly, or by another
+   * playlist): it tells the playlist when it ends. `input` comes from the
+   * playlist's listing, content key settled.
+   */
+  async startOrJoinEntry(input: DownloadInput, playlistWorkflowId: string, requestedBy: number | null): Promise<'started' | 'joined'> {
+    return this.withDeadline(() =>
+      this.signalWithStart(input, requestedBy, (options) =>
+        this.temporal.workflow.signalWithStart(DOWNLOAD_WORKFLOW_TYPE, { ...options, signal: entryOfSignal, signalArgs: [{ playlistWorkflowId }] }),
+      ),
+    );
+  }
+
+  /**
+   * How the download on this workflow ID ended, or null while it runs: for a
+   * playlist that never heard from an entry (an operator terminated it).
+   */
+  async entryStatus(workflowId: string): Promise<EntryStatus | null> {
+    return this.withDeadline(async () => {
+      const handle = this.temporal.workflow.getHandle(workflowId);
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') return null;
+      const result = status.name === 'COMPLETED' ? ((await handle.result()) as DownloadOutcome) : undefined;
+      return entryStatusFromClosed(status.name, result);
+    });
+  }
+
+  /** The start options every download shares; `send` adds the signal that joins it. */
+  private async signalWithStart(
+    input: DownloadInput,
+    requestedBy: number | null,
+    send: (options: {
+      workflowId: string;
+      taskQueue: string;
+      args: [DownloadInput];
+      workflowIdReusePolicy: WorkflowIdReusePolicy;
+      typedSearchAttributes: SearchAttributePair[];
+      memo: Record<string, unknown>;
+    }) => Promise<unknown>,
+  ): Promise<'started' | 'joined'> {
+    const workflowId = downloadWorkflowId(input.contentKey);
+    const running = await this.runningAndNotEnding(workflowId);
+    await send({
+      workflowId,
+      taskQueue: this.settings.taskQueue,
+      args: [input],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      typedSearchAttributes: [
+        { key: searchAttributes.DownloadState, value: 'queued' },
+        { key: searchAttributes.Platform, value: input.platform },
+        { key: searchAttributes.RequestedBy, value: requestedBy === null ? [] : [String(requestedBy)] },
+        { key: searchAttributes.CorrelationId, value: input.correlationId },
+        { key: searchAttributes.ContentKey, value: input.contentKey },
+      ],
+      memo: { url: input.url, normalizedUrl: input.normalizedUrl, mode: input.mode, options: input.options ?? {}, ...(input.folder ? { folder: input.folder } : {}) },
+    });
+    return running ? 'joined' : 'started';
   }
 
   /** Whether everything is paused, by whom, and how many downloads are running. */
@@ -316,7 +372,7 @@ export class DownloadsClient {
     const keys = new Set<string>();
     await this.withDeadline(async () => {
       for await (const info of this.temporal.workflow.list({
-        query: `WorkflowType = '${DOWNLOAD_WORKFLOW_TYPE}' AND WorkflowId STARTS_WITH '${downloadWorkflowId(prefix)}'`,
+        query: `${DOWNLOAD_TYPES_QUERY} AND WorkflowId STARTS_WITH '${downloadWorkflowId(prefix)}'`,
         pageSize: 20,
       })) {
         keys.add(contentKeyOf(info.workflowId)!);
@@ -369,7 +425,7 @@ export class DownloadsClient {
 
   /** Downloads, newest first, filtered by state, requester and platform; one page at a time. */
   async list(filter: ListFilter = {}, page: { pageSize?: number; nextPageToken?: string | null } = {}): Promise<ListPage> {
-    const clauses = [`WorkflowType = '${DOWNLOAD_WORKFLOW_TYPE}'`];
+    const clauses = [DOWNLOAD_TYPES_QUERY];
     if (filter.states?.length) clauses.push(`DownloadState IN (${filter.states.map((s) => `'${checked(s, DOWNLOAD_STATES)}'`).join(', ')})`);
     if (filter.requestedBy) clauses.push(`RequestedBy = '${filter.requestedBy.replace(/[^0-9A-Za-z:_-]/g, '')}'`);
     if (filter.platform) clauses.push(`Platform = '${filter.platform.replace(/[^a-z]/g, '')}'`);

@@ -1,5 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { DownloadOptions } from './options';
 
 /**
  * The contract of the downloads domain, shared by the workflows (which import
@@ -26,6 +27,16 @@ export type Platform = 'youtube' | 'twitter' | 'reddit' | 'tiktok' | 'instagram'
 // Workflow IDs.
 
 export const DOWNLOAD_WORKFLOW_TYPE = 'downloadWorkflow';
+/**
+ * A link yt-dlp reports as a playlist (a channel, a feed, a page of several
+ * videos): the download workflow continues as new into this type, on the same
+ * workflow ID, and it starts one download per entry.
+ */
+export const PLAYLIST_WORKFLOW_TYPE = 'playlistWorkflow';
+/** The workflow types the downloads client lists, resolves and commands: one ID space (`download-<content key>`). */
+export const DOWNLOAD_WORKFLOW_TYPES = [DOWNLOAD_WORKFLOW_TYPE, PLAYLIST_WORKFLOW_TYPE] as const;
+/** A visibility clause matching every workflow type the downloads client serves. */
+export const DOWNLOAD_TYPES_QUERY = `(${DOWNLOAD_WORKFLOW_TYPES.map((type) => `WorkflowType = '${type}'`).join(' OR ')})`;
 export const CONTROL_WORKFLOW_TYPE = 'downloadsControlWorkflow';
 /**
  * The one workflow that holds the global pause and knows every running download
@@ -88,8 +99,10 @@ export interface DownloadPolicy {
   diskWaitHours: number;
   downloadTimeoutMinutes: number;
   heartbeatTimeoutSeconds: number;
-  /** A paused download continues as new past this many history events (default 2,000; tests set it low). */
+  /** A paused download (or a playlist) continues as new past this many history events (default 2,000; tests set it low). */
   historyLimit?: number;
+  /** PLAYLIST_PARALLEL: a playlist's entries downloading at once, at most (absent in workflows started before playlists). */
+  playlistParallel?: number;
 }
 
 export interface DownloadInput {
@@ -99,6 +112,10 @@ export interface DownloadInput {
   platform: Platform;
   videoId: string | null;
   mode: DownloadMode;
+  /** Quality and format, settled at intake (part of the content key); absent for the defaults. */
+  options?: DownloadOptions;
+  /** A folder inside DOWNLOAD_DIR for the file (a playlist's, a safe name); DOWNLOAD_DIR itself when absent. */
+  folder?: string;
   /** The correlation ID of the request that started the download. */
   correlationId: string;
   policy: DownloadPolicy;
@@ -115,6 +132,8 @@ export interface CarriedDownloadState {
   globalPausedBy: Actor | null;
   /** When the first run started: files this download wrote are newer. */
   startedAt: number;
+  /** Playlists (workflow IDs) this download is an entry of; each is told when it ends. */
+  playlists?: string[];
 }
 
 export interface DownloadedFile {
@@ -143,6 +162,23 @@ export interface DownloadProgressView {
   cancelledBy: Actor | null;
   /** It has ended (and is recording and telling people); a link sent now joins a download that is over. */
   finished: boolean;
+  /** A playlist's own counts; absent for one download. */
+  playlist?: PlaylistCounts;
+}
+
+/** Where a playlist's entries stand. */
+export interface PlaylistCounts {
+  title: string | null;
+  /** Entries taken (at most MAX_PLAYLIST_VIDEOS). */
+  total: number;
+  /** The playlist had more entries than were taken. */
+  capped: boolean;
+  pending: number;
+  running: number;
+  completed: number;
+  alreadyHad: number;
+  failed: number;
+  cancelled: number;
 }
 
 /** How a command about a download that has ended is answered, by the workflow or (once it has closed) by the client. */
@@ -172,6 +208,117 @@ export const resumeUpdate = defineUpdate<ControlAnswer, [{ by: Actor }]>('resume
 export const cancelUpdate = defineUpdate<ControlAnswer, [{ by: Actor }]>('cancel');
 /** From the control workflow: whether everything is paused (its answer to `register`, and every change). */
 export const globalPauseSignal = defineSignal<[{ paused: boolean; by: Actor | null }]>('globalPause');
+
+// ---------------------------------------------------------------------------
+// Playlists.
+
+/** One entry of a playlist, as its listing settled it (content key, link and where the file goes). */
+export interface PlaylistEntry {
+  contentKey: string;
+  url: string;
+  normalizedUrl: string;
+  platform: Platform;
+  videoId: string | null;
+  title: string | null;
+}
+
+/** Where one entry stands in its playlist. */
+export type EntryStatus =
+  | { state: 'pending' | 'running' }
+  | { state: 'completed'; fromCache: boolean }
+  | { state: 'failed'; message: string }
+  | { state: 'cancelled' };
+
+/** What listing a playlist found: its entries (content keys settled, duplicates and the playlist itself dropped). */
+export interface PlaylistListing {
+  title: string | null;
+  /** A safe folder name inside DOWNLOAD_DIR for the entries' files. */
+  folder: string;
+  entries: PlaylistEntry[];
+  /** The playlist went on past MAX_PLAYLIST_VIDEOS. */
+  capped: boolean;
+  /** Entries left out, with why (not a link we take, a repeat). */
+  skipped: number;
+}
+
+export interface PlaylistInput {
+  /** The request that turned out to be a playlist (its link, mode, options, policy). */
+  source: DownloadInput;
+  /** Everyone who asked for the playlist: told when its entries are queued and when they have all ended. */
+  requesters: Subscriber[];
+  pausedBy: Actor | null;
+  /** State carried over by continue-as-new. */
+  carried?: CarriedPlaylistState;
+}
+
+export interface CarriedPlaylistState {
+  listing: Omit<PlaylistListing, 'entries'>;
+  entries: PlaylistEntry[];
+  /** By content key. */
+  statuses: Record<string, EntryStatus>;
+  /** Requesters already told that the entries were queued. */
+  told: number;
+  startedAt: number;
+}
+
+/** From a download to each playlist it is an entry of, when it ends. */
+export interface EntryEnded {
+  contentKey: string;
+  status: EntryStatus;
+}
+
+export type PlaylistOutcome = { status: 'completed' | 'cancelled' | 'failed'; counts: PlaylistCounts; message?: string };
+
+/** How an entry's download ended, as its playlist counts it. */
+export function entryStatusOf(outcome: DownloadOutcome): EntryStatus {
+  if (outcome.status === 'completed') return { state: 'completed', fromCache: outcome.fromCache };
+  if (outcome.status === 'cancelled') return { state: 'cancelled' };
+  return { state: 'failed', message: outcome.message };
+}
+
+/** How a closed download workflow ended (its Temporal status and result), for a playlist that did not hear from it. */
+export function entryStatusFromClosed(status: string, result: DownloadOutcome | undefined): EntryStatus {
+  if (status === 'COMPLETED' && result) return entryStatusOf(result);
+  if (status === 'TERMINATED') return { state: 'failed', message: 'its download was terminated by an operator' };
+  if (status === 'CANCELLED') return { state: 'cancelled' };
+  return { state: 'failed', message: `its download ended as ${status.toLowerCase().replace(/_/g, ' ')}` };
+}
+
+/** What a playlist tells the people who asked for it: once its entries are queued, and once they have all ended. */
+export type PlaylistMessage =
+  | { kind: 'queued'; id: string; title: string | null; total: number; capped: boolean; skipped: number; folder: string }
+  | {
+      kind: 'ended';
+      id: string;
+      title: string | null;
+      counts: PlaylistCounts;
+      folder: string;
+      /** The first failed entries (name and reason); `counts.failed` says how many there were. */
+      failures: Array<{ name: string; reason: string }>;
+      cancelledBy?: Actor;
+      /** The playlist itself could not be listed. */
+      error?: string;
+    };
+
+/** Failed entries named one by one in a summary; the rest are counted. */
+export const SUMMARY_FAILURES_SHOWN = 20;
+
+/** A download joins a playlist as one of its entries (sent with signal-with-start by the playlist's starter). */
+export const entryOfSignal = defineSignal<[{ playlistWorkflowId: string }]>('entryOf');
+/**
+ * A playlist's pause, resume or release of one of its entries. Release: the
+ * entry is cancelled unless someone else (a person, another playlist) still wants it.
+ */
+export const playlistCommandSignal = defineSignal<[{ playlistWorkflowId: string; action: 'pause' | 'resume' | 'release'; by: Actor }]>(
+  'playlistCommand',
+);
+export const entryEndedSignal = defineSignal<[EntryEnded]>('entryEnded');
+
+/** How a playlist's pause names itself on its entries: resume from the playlist lifts only its own pause. */
+export function playlistActor(playlistWorkflowId: string, by: Actor): Actor {
+  const key = contentKeyOf(playlistWorkflowId) ?? playlistWorkflowId;
+  return { id: `playlist:${shortId(key)}`, name: `${by.name}, with playlist ${shortId(key)}` };
+}
 
 // ---------------------------------------------------------------------------
 // Messages to the control workflow.

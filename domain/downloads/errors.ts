@@ -22,6 +22,7 @@ export const ERROR_KINDS = {
     message: 'this link is a playlist or a page with several videos; playlists are not supported yet, so send the links of the single videos',
   },
   TooLarge: { retryable: false, message: 'the file is larger than this server accepts (MAX_FILE_SIZE)' },
+  NotMedia: { retryable: false, message: 'the link answers with a web page or a document, not a media file' },
   UnsafeFile: { retryable: false, message: 'the site sent a file type this server does not keep (not a video, audio or subtitle file)' },
   // Transient: retried with exponential backoff.
   Network: { retryable: true, message: 'the site could not be reached (network error or timeout)' },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DownloadMode, Platform } from './definitions';
+import { optionsKeyPart, type DownloadOptions } from './options';
 
 export type { Platform };
 
@@ -424,7 +425,11 @@ export function extractVideoId(url: URL): VideoIdMatch | null {
   return found;
 }
 
-/** The content address of a download: the same video in the same mode always maps here. */
-export function contentKeyFor(url: Pick<MediaUrl, 'identity'>, mode: DownloadMode): string {
-  return createHash('sha256').update(`${url.identity}|${mode}`).digest('hex');
+/**
+ * The content address of a download: the same video in the same mode with the
+ * same options always maps here. Default options add nothing, so keys made
+ * before options existed still name the same downloads.
+ */
+export function contentKeyFor(url: Pick<MediaUrl, 'identity'>, mode: DownloadMode, options?: DownloadOptions): string {
+  return createHash('sha256').update(`${url.identity}|${mode}${optionsKeyPart(options)}`).digest('hex');
 }

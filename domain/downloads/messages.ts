@@ -1,5 +1,7 @@
 import { displayLink, escapeBidiControls, truncate } from '../../lib/text';
-import type { Actor, DownloadedFile } from './definitions';
+import type { Actor, DownloadedFile, PlaylistMessage } from './definitions';
+
+export type { PlaylistMessage } from './definitions';
 
 /**
  * What users read about their downloads: sizes, links and titles as shown, and
@@ -59,4 +61,41 @@ export function failedText(url: string, reason: string, id?: string | null): str
 
 export function cancelledText(url: string, by: Actor, id?: string | null): string {
   return fitMessage([heading('🚫 Download cancelled', id), `Link: ${shortUrl(url)}`, `Cancelled by: ${shownName(by.name)}`].join('\n'));
+}
+
+function playlistName(title: string | null): string {
+  return title ? `"${shownTitle(title)}"` : 'the playlist';
+}
+
+function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+export function playlistText(message: PlaylistMessage): string {
+  if (message.kind === 'queued') {
+    const lines = [heading(`📋 Queued ${plural(message.total, 'video')} from ${playlistName(message.title)}`, message.id)];
+    if (message.capped) lines.push(`The playlist has more entries: only the first ${message.total} are taken (MAX_PLAYLIST_VIDEOS).`);
+    if (message.skipped > 0) lines.push(`${plural(message.skipped, 'entry', 'entries')} left out (repeated, or not a link this server downloads).`);
+    if (message.total > 0) lines.push(`Files go to: ${message.folder}/`, `One summary follows when all have ended. /pause ${message.id}, /cancel ${message.id}`);
+    return fitMessage(lines.join('\n'));
+  }
+  const { counts } = message;
+  if (message.error) return fitMessage([heading(`❌ Playlist failed`, message.id), `Reason: ${message.error}`].join('\n'));
+  const head = message.cancelledBy
+    ? `🚫 Playlist ${playlistName(message.title)} cancelled by ${shownName(message.cancelledBy.name)}`
+    : `🏁 Playlist ${playlistName(message.title)} finished`;
+  const tally = [
+    `downloaded: ${counts.completed}`,
+    `already had: ${counts.alreadyHad}`,
+    `failed: ${counts.failed}`,
+    ...(counts.cancelled > 0 ? [`cancelled: ${counts.cancelled}`] : []),
+  ].join(', ');
+  const lines = [heading(head, message.id), `${plural(counts.total, 'video')}: ${tally}`];
+  if (counts.completed + counts.alreadyHad > 0) lines.push(`Files are in: ${message.folder}/ (an entry downloaded before, or for someone else, keeps its place)`);
+  if (message.failures.length > 0) {
+    lines.push('Failed:');
+    for (const failure of message.failures) lines.push(`• ${truncate(escapeBidiControls(failure.name), 120)}: ${failure.reason}`);
+    if (counts.failed > message.failures.length) lines.push(`…and ${counts.failed - message.failures.length} more`);
+  }
+  return fitMessage(lines.join('\n'));
 }

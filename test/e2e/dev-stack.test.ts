@@ -109,6 +109,7 @@ test('npm run dev starts Temporal with its UI, the worker and the bot; a link is
       DOWNLOAD_DIR: downloadDir,
       MIN_DISK_SPACE_GB: '0',
       ALLOW_PRIVATE_URLS: 'true', // the media server is on loopback
+      DIRECT_SOURCE: 'false', // the dev stack's downloads go through yt-dlp here
       LOG_LEVEL: 'info',
     },
   });

@@ -69,6 +69,7 @@ function env(): Record<string, string> {
     DOWNLOAD_DIR: path.join(dir, 'downloads'),
     MIN_DISK_SPACE_GB: '0',
     ALLOW_PRIVATE_URLS: 'true',
+    DIRECT_SOURCE: 'false', // this suite is about yt-dlp (killed with its worker, resumed)
     HEARTBEAT_TIMEOUT_SECONDS: '10',
     LOG_LEVEL: 'warn',
   };

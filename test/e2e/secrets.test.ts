@@ -158,7 +158,7 @@ test('no secret reaches a log line, a Bot API call or the downloader, through a 
   expect(text).toContain('an internal host name (localhost)');
   expect(text).toMatch(/Queued 1 download/);
   await telegram.waitForCall(replyTo(second.message.message_id, /Download failed/), 60_000, 'the failure message');
-  expect(media.count('/secrets/clip.mp4')).toBe(2); // only the first message's page and file; the disguised link was never fetched
+  expect(media.count('/secrets/clip.mp4')).toBe(1); // only the first message's file (fetched directly); the disguised link was never fetched
 
   // An internal error in the bot: Telegram refuses its reply once.
   telegram.rateLimitNext = 1;

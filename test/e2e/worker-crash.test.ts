@@ -80,6 +80,7 @@ function startWorker(): ChildProcess {
       DOWNLOAD_DIR: s.DOWNLOAD_DIR,
       MIN_DISK_SPACE_GB: '0',
       ALLOW_PRIVATE_URLS: 'true', // the media server is on loopback
+      DIRECT_SOURCE: 'false', // this suite is about yt-dlp (killed with its worker, resumed)
       HEARTBEAT_TIMEOUT_SECONDS: String(s.HEARTBEAT_TIMEOUT_SECONDS),
       LOG_LEVEL: 'warn',
     },

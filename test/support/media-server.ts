@@ -49,6 +49,8 @@ export interface MediaRoute {
   stallAfterBytes?: number;
   /** Stream the body without Content-Length (chunked) and refuse ranges, as live or generated streams do. */
   chunked?: boolean;
+  /** The Content-Type sent (by default text/html for .html files, else video/mp4). */
+  contentType?: string;
 }
 
 /**
@@ -94,6 +96,19 @@ export class MediaServer {
     return `http://127.0.0.1:${port}${pathname}`;
   }
 
+  /** Serves `body` (a page, a feed) at `pathname` with `contentType`. */
+  page(pathname: string, body: string, contentType = 'text/html; charset=utf-8'): string {
+    const file = path.join(this.dir, `page-${this.routes.size}-${path.basename(pathname) || 'index'}.txt`);
+    fs.writeFileSync(file, body);
+    return this.route(pathname, { file, contentType });
+  }
+
+  /** The origin this server answers on, e.g. http://127.0.0.1:41234. */
+  get origin(): string {
+    const { port } = this.server!.address() as AddressInfo;
+    return `http://127.0.0.1:${port}`;
+  }
+
   count(pathname: string): number {
     return this.requests.get(pathname) ?? 0;
   }
@@ -114,7 +129,7 @@ export class MediaServer {
     if (route.delayMs) await new Promise((r) => setTimeout(r, route.delayMs));
     const file = route.file ?? this.clip;
     const size = fs.statSync(file).size;
-    const contentType = file.endsWith('.html') ? 'text/html; charset=utf-8' : 'video/mp4';
+    const contentType = route.contentType ?? (file.endsWith('.html') ? 'text/html; charset=utf-8' : 'video/mp4');
     const counted = (n: number) => this.bytesServed.set(pathname, (this.bytesServed.get(pathname) ?? 0) + n);
     const write = res.write.bind(res);
     res.write = ((chunk: Buffer | string, ...rest: unknown[]) => {

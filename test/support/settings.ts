@@ -20,6 +20,9 @@ export function testSettings(overrides: Partial<Config> = {}): Config {
     HEARTBEAT_TIMEOUT_SECONDS: 30,
     // Test media servers listen on loopback.
     ALLOW_PRIVATE_URLS: true,
+    // Most suites test what yt-dlp does with the media server's .mp4 links; the
+    // direct source's own suites (and playlists) turn it on.
+    DIRECT_SOURCE: false,
     ...overrides,
   };
 }

@@ -93,6 +93,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       LOG_LEVEL: 'info',
       // The media server is on loopback; link-local and metadata addresses stay refused.
       ALLOW_PRIVATE_URLS: 'true',
+      // As in testSettings: yt-dlp fetches the media server's .mp4 links unless a suite asks for the direct source.
+      DIRECT_SOURCE: 'false',
       ...env,
     });
     const logs = new LogCollector();

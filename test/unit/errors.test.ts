@@ -16,6 +16,7 @@ const PERMANENT: ErrorKind[] = [
   'Forbidden',
   'PrivateAddress',
   'Playlist',
+  'NotMedia',
   'TooLarge',
   'UnsafeFile',
 ];

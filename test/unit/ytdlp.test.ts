@@ -85,7 +85,8 @@ describe('parseProgressLine with our MEDIADL_PROGRESS template', () => {
   test('the mark matches the one in the template we pass to yt-dlp', () => {
     const args = buildYtDlpArgs({
       url: 'https://example.com/v',
-      downloadDir: '/d',
+      targetDir: '/d',
+      incompleteDir: '/d/.incomplete',
       uniqueSuffix: 'abcdef',
       mode: 'video',
       socketTimeoutSeconds: 30,
@@ -261,7 +262,8 @@ describe('parseResultLine', () => {
 describe('buildYtDlpArgs', () => {
   const base: YtDlpOptions = {
     url: 'https://www.youtube.com/watch?v=dQw4w9WgXcQ',
-    downloadDir: '/srv/downloads',
+    targetDir: '/srv/downloads',
+    incompleteDir: '/srv/downloads/.incomplete',
     uniqueSuffix: '0123456789abcdef',
     mode: 'video',
     socketTimeoutSeconds: 30,

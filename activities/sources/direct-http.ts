@@ -1,0 +1,359 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupAddress } from 'node:dns';
+import type { LookupFunction } from 'node:net';
+import net from 'node:net';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { checkDestination, describeRefusal, UnresolvedHostError, type Refusal } from '../../domain/downloads/destinations';
+import { make, type ErrorKind } from '../../domain/downloads/errors';
+import { truncate } from '../../lib/text';
+import type { ActivityDeps } from '../deps';
+import { ALLOWED_EXTENSIONS, SUBTITLE_EXTENSIONS } from '../file-names';
+import type { Progress } from '../ytdlp';
+import { SourceFailure, type DownloadSource, type SourceLink } from './source';
+
+/**
+ * Plain media files (a `.mp4` on a web server, a podcast's `.mp3`) fetched by
+ * the worker itself: no extractor to start, a stream straight to disk. Resumes
+ * with a Range request (If-Range guards against a file that changed meanwhile),
+ * checks the announced size and type before the body, refuses web pages, and
+ * connects only to addresses the destination policy allows, on every redirect.
+ */
+
+/** What the direct source uses. */
+export type DirectHttpDeps = Pick<ActivityDeps, 'destinations' | 'resolveHost' | 'proxyResolvesHosts' | 'socketTimeoutSeconds'>;
+
+const MEDIA_EXTENSIONS = new Set([...ALLOWED_EXTENSIONS].filter((ext) => !SUBTITLE_EXTENSIONS.has(ext)));
+/** Content types of media files, and the generic ones servers send for any file. */
+const MEDIA_TYPES = /^(video|audio)\/|^application\/(octet-stream|mp4|ogg|x-matroska)$|^binary\/octet-stream$/;
+/** Extensions for files whose link has none of its own, by content type. */
+const EXTENSION_BY_TYPE: Record<string, string> = {
+  'video/mp4': 'mp4',
+  'video/webm': 'webm',
+  'video/x-matroska': 'mkv',
+  'video/quicktime': 'mov',
+  'video/mp2t': 'ts',
+  'video/ogg': 'ogv',
+  'audio/mpeg': 'mp3',
+  'audio/mp4': 'm4a',
+  'audio/ogg': 'ogg',
+  'audio/opus': 'opus',
+  'audio/flac': 'flac',
+  'audio/wav': 'wav',
+  'audio/webm': 'weba',
+};
+const MAX_REDIRECTS = 5;
+/** How long the look that decides whether a link is a plain file may take. */
+const HEAD_TIMEOUT_MS = 5_000;
+/** Progress reported at most this often (heartbeats are throttled further by the activity). */
+const PROGRESS_EVERY_MS = 500;
+/** Bigger writes than the default 16 KB: fewer system calls at loopback speed. */
+const WRITE_CHUNK_BYTES = 1024 * 1024;
+
+/** The extension of the link's last path segment when it is a media file's, else null. */
+export function mediaExtensionOf(url: string): string | null {
+  const last = new URL(url).pathname.split('/').pop() ?? '';
+  const dot = last.lastIndexOf('.');
+  const ext = dot > 0 ? last.slice(dot + 1).toLowerCase() : '';
+  return MEDIA_EXTENSIONS.has(ext) ? ext : null;
+}
+
+/** A media content type (parameters dropped, lower case), or null for a page, a document, an image... */
+export function isMediaType(contentType: string | undefined): boolean {
+  if (!contentType) return true; // nothing announced: the file's own first bytes decide later
+  return MEDIA_TYPES.test(contentType.split(';')[0]!.trim().toLowerCase());
+}
+
+/** The file name's stem and a title for people, from the link's last path segment. */
+export function namesFromUrl(url: string): { stem: string; title: string } {
+  const last = new URL(url).pathname.split('/').pop() ?? '';
+  let decoded = last;
+  try {
+    decoded = decodeURIComponent(last);
+  } catch {
+    // Not valid percent-encoding: the raw segment is the name.
+  }
+  const dot = decoded.lastIndexOf('.');
+  const bare = dot > 0 ? decoded.slice(0, dot) : decoded;
+  // As yt-dlp's --restrict-filenames: ASCII letters, digits and a little punctuation.
+  const stem = bare
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._-]+/, '')
+    .slice(0, 120);
+  return { stem: stem || 'download', title: truncate(bare.trim() || 'download', 300) };
+}
+
+class RefusedDestination extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(describeRefusal(refusal));
+  }
+}
+
+/**
+ * A DNS lookup that hands the connection only addresses the policy allows, so a
+ * name cannot pass the check and then resolve somewhere else for the connection.
+ */
+function guardedLookup(deps: DirectHttpDeps): LookupFunction {
+  return (hostname, options, callback) => {
+    const done = callback as (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+    deps
+      .resolveHost(hostname)
+      .then(async (addresses) => {
+        const refusal = await checkDestination(hostname, deps.destinations, async () => addresses, { failClosed: true });
+        if (refusal) throw new RefusedDestination(refusal);
+        const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => net.isIP(a) === options.family) : addresses;
+        if (wanted.length === 0) throw Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' });
+        if (options.all)
+          done(
+            null,
+            wanted.map((address) => ({ address, family: net.isIP(address) })),
+          );
+        else done(null, wanted[0]!, net.isIP(wanted[0]!));
+      })
+      .catch((err: NodeJS.ErrnoException) => done(err, ''));
+  };
+}
+
+interface Response {
+  res: http.IncomingMessage;
+  /** Where the body came from, after redirects. */
+  url: string;
+}
+
+/** One request with redirects followed by hand: every hop's destination is checked again. */
+async function request(
+  deps: DirectHttpDeps,
+  start: string,
+  options: { method: string; headers: Record<string, string>; signal: AbortSignal; timeoutMs: number },
+): Promise<Response> {
+  const lookup = guardedLookup(deps);
+  let url = start;
+  for (let hop = 0; ; hop++) {
+    const target = new URL(url);
+    if (target.protocol !== 'http:' && target.protocol !== 'https:')
+      throw new SourceFailure(make('Unsupported', `a redirect led to ${target.protocol} (only http and https are fetched)`));
+    // Literal addresses never reach the lookup: judge them by their text.
+    const byText = await checkDestination(target.hostname, deps.destinations, deps.resolveHost, { failClosed: true }).catch(
+      (err: unknown) => {
+        if (err instanceof UnresolvedHostError) throw new SourceFailure(make('Network', err.message));
+        throw err;
+      },
+    );
+    if (byText) throw new RefusedDestination(byText);
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const send = target.protocol === 'https:' ? https.request : http.request;
+      const req = send(
+        target,
+        { method: options.method, headers: { 'user-agent': 'mediadl', ...options.headers }, lookup, signal: options.signal },
+        resolve,
+      );
+      req.setTimeout(options.timeoutMs, () => req.destroy(Object.assign(new Error('the server stopped answering'), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end();
+    });
+    const location = res.headers.location;
+    if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location) {
+      res.resume();
+      if (hop >= MAX_REDIRECTS) throw new SourceFailure(make('Unsupported', `more than ${MAX_REDIRECTS} redirects`));
+      url = new URL(location, url).toString();
+      continue;
+    }
+    return { res, url };
+  }
+}
+
+/** The failure for an HTTP status the download cannot go on from. */
+function statusFailure(status: number, url: string): SourceFailure {
+  const kind: ErrorKind =
+    status === 404 || status === 410
+      ? 'NotFound'
+      : status === 429
+        ? 'RateLimited'
+        : status === 401 || status === 403 || status === 451
+          ? 'Forbidden'
+          : status >= 500
+            ? 'ServerError'
+            : 'Unsupported';
+  return new SourceFailure(make(kind, `HTTP Error ${status} from ${new URL(url).host}`));
+}
+
+/** Network and disk errors, in the kinds the rest of the system knows. */
+function classifyError(err: unknown): SourceFailure {
+  if (err instanceof SourceFailure) return err;
+  if (err instanceof RefusedDestination) {
+    const classified = make('PrivateAddress', err.message);
+    return new SourceFailure(classified, classified.detail);
+  }
+  const code = (err as NodeJS.ErrnoException)?.code ?? '';
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new SourceFailure(make('DiskFull', message));
+  return new SourceFailure(make('Network', `${code ? `${code}: ` : ''}${message}`));
+}
+
+interface ResumeState {
+  /** The first response's ETag (strong) or Last-Modified: a resumed request asks for the rest only if the file is still the same. */
+  validator: string | null;
+}
+
+export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
+  const timeoutMs = deps.socketTimeoutSeconds * 1000;
+
+  async function looksLikeMedia(link: SourceLink): Promise<boolean> {
+    try {
+      const { res } = await request(deps, link.url, {
+        method: 'HEAD',
+        headers: {},
+        signal: AbortSignal.timeout(HEAD_TIMEOUT_MS),
+        timeoutMs: HEAD_TIMEOUT_MS,
+      });
+      res.resume();
+      const type = res.headers['content-type'];
+      return res.statusCode === 200 && type !== undefined && /^(video|audio)\//i.test(type);
+    } catch {
+      return false; // yt-dlp will try, and say what is wrong
+    }
+  }
+
+  return {
+    name: 'direct',
+
+    async accepts(link) {
+      // Node does not go through HTTP(S)_PROXY: with a proxy, yt-dlp (which does) fetches everything.
+      if (link.platform !== 'generic' || deps.proxyResolvesHosts) return false;
+      return mediaExtensionOf(link.url) !== null || (await looksLikeMedia(link));
+    },
+
+    async probe(link) {
+      return { kind: 'single', title: namesFromUrl(link.url).title };
+    },
+
+    async download(job) {
+      const url = job.input.normalizedUrl;
+      const { stem, title } = namesFromUrl(url);
+      const part = path.join(job.incompleteDir, `direct-${job.suffix}.part`);
+      const stateFile = path.join(job.incompleteDir, `direct-${job.suffix}.state.json`);
+      const have = await fsp.stat(part).then(
+        (s) => s.size,
+        () => 0,
+      );
+      const saved = have > 0 ? await readState(stateFile) : null;
+      const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+      if (have > 0) {
+        headers.range = `bytes=${have}-`;
+        if (saved?.validator) headers['if-range'] = saved.validator;
+      }
+
+      let response: Response;
+      try {
+        response = await request(deps, url, { method: 'GET', headers, signal: job.signal, timeoutMs });
+      } catch (err) {
+        throw classifyError(err);
+      }
+      const { res } = response;
+      const status = res.statusCode ?? 0;
+      const type = res.headers['content-type'];
+      let offset = 0;
+      if (status === 416 && have > 0) {
+        // Asked for bytes past the end: the partial file is complete only if the server says so.
+        res.resume();
+        const total = /\/(\d+)$/.exec(res.headers['content-range'] ?? '')?.[1];
+        if (total !== undefined && Number(total) === have) return finish();
+        await fsp.rm(part, { force: true });
+        throw new SourceFailure(make('Network', 'the server no longer serves the rest of the file; starting over'));
+      }
+      if (status === 206) {
+        const start = /^bytes (\d+)-/.exec(res.headers['content-range'] ?? '')?.[1];
+        if (start === undefined || Number(start) !== have) {
+          res.resume();
+          await fsp.rm(part, { force: true });
+          throw new SourceFailure(make('Network', 'the server sent another part of the file than asked for; starting over'));
+        }
+        offset = have;
+      } else if (status !== 200) {
+        res.resume();
+        throw statusFailure(status, response.url);
+      }
+      if (!isMediaType(type)) {
+        res.resume();
+        const classified = make('NotMedia', `the server answered with ${String(type).split(';')[0]} instead of a media file`);
+        throw new SourceFailure(classified);
+      }
+      const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
+      const total = length !== null && Number.isFinite(length) ? offset + length : null;
+      if (total !== null && total > job.maxBytes) {
+        res.resume();
+        await fsp.rm(part, { force: true });
+        throw new SourceFailure(make('TooLarge', `the server announced ${total} bytes`));
+      }
+      if (offset === 0) {
+        const etag = res.headers.etag;
+        await writeState(stateFile, { validator: etag && !etag.startsWith('W/') ? etag : (res.headers['last-modified'] ?? null) });
+      }
+
+      let written = offset;
+      let reportedAt = 0;
+      let reportedBytes = offset;
+      const report = (status: Progress['status']) => {
+        const now = Date.now();
+        const speed = reportedAt ? ((written - reportedBytes) * 1000) / Math.max(1, now - reportedAt) : null;
+        reportedAt = now;
+        reportedBytes = written;
+        job.onProgress({
+          status,
+          percent: total ? Math.round((written / total) * 1000) / 10 : null,
+          downloadedBytes: written,
+          totalBytes: total,
+          speed: speed === null ? null : Math.round(speed),
+          etaSeconds: total && speed ? Math.round((total - written) / speed) : null,
+        });
+      };
+      report('downloading');
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, next) {
+          written += chunk.length;
+          if (Date.now() - reportedAt >= PROGRESS_EVERY_MS) report('downloading');
+          next(null, chunk);
+        },
+      });
+      try {
+        await pipeline(res, counter, fs.createWriteStream(part, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_CHUNK_BYTES }), {
+          signal: job.signal,
+        });
+      } catch (err) {
+        if (job.signal.aborted) throw new SourceFailure(make('Interrupted', 'the download was stopped'));
+        throw classifyError(err);
+      }
+      if (total !== null && written !== total)
+        throw new SourceFailure(make('Network', `the connection ended after ${written} of ${total} bytes`));
+      report('finished');
+      return finish();
+
+      async function finish() {
+        const extension = mediaExtensionOf(url) ?? EXTENSION_BY_TYPE[String(type).split(';')[0]!.trim().toLowerCase()] ?? 'bin';
+        const target = path.join(job.targetDir, `${stem}-${job.suffix}.${extension}`);
+        await fsp.mkdir(job.targetDir, { recursive: true });
+        await fsp.rename(part, target);
+        await fsp.rm(stateFile, { force: true });
+        return { path: target, title };
+      }
+    },
+  };
+}
+
+async function readState(file: string): Promise<ResumeState | null> {
+  try {
+    const value = JSON.parse(await fsp.readFile(file, 'utf8')) as Partial<ResumeState>;
+    return { validator: typeof value.validator === 'string' ? value.validator : null };
+  } catch {
+    return null;
+  }
+}
+
+async function writeState(file: string, state: ResumeState): Promise<void> {
+  await fsp.writeFile(file, JSON.stringify(state));
+}

@@ -1,0 +1,198 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { INCOMPLETE_DIR } from '../../activities/ytdlp';
+import { downloadWorkflowId, PLAYLIST_WORKFLOW_TYPE, shortId } from '../../domain/downloads/definitions';
+import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
+import { eventually, eventuallyAsync } from '../support/eventually';
+import type { RecordedCall } from '../support/fake-bot-api';
+import { ADMIN_ID, OTHER_ADMIN_ID, startStack, type Stack } from '../support/stack';
+import { textMessage } from '../support/telegram-updates';
+
+/**
+ * Playlists through the real bot, worker, yt-dlp and Temporal: a page of
+ * several videos and RSS feeds (served on loopback) become a playlist workflow
+ * that starts one content-addressed download per entry.
+ */
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ MAX_PLAYLIST_VIDEOS: '5', PLAYLIST_PARALLEL: '2', HEARTBEAT_TIMEOUT_SECONDS: '10', DIRECT_SOURCE: 'true' });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const SLOW = 4_000; // bytes per second: a clip (about 45 KB) takes some 10 seconds
+
+function keyOf(url: string): string {
+  const parsed = parseMediaUrl(url);
+  if (!parsed.ok) throw new Error(`bad url ${url}`);
+  return contentKeyFor(parsed.url, 'video');
+}
+
+function replyTo(chatId: number, messageId: number, pattern: RegExp) {
+  return (call: RecordedCall) =>
+    call.method === 'sendMessage' &&
+    Number(call.payload.chat_id) === chatId &&
+    (call.payload.reply_parameters as { message_id?: number } | undefined)?.message_id === messageId &&
+    pattern.test(String(call.payload.text));
+}
+
+function send(text: string, userId = ADMIN_ID): number {
+  const update = textMessage({ userId, text });
+  stack.telegram.pushUpdate(update);
+  return update.message.message_id;
+}
+
+function repliesTo(chatId: number, messageId: number, pattern: RegExp): string[] {
+  return stack.telegram.calls.filter(replyTo(chatId, messageId, pattern)).map((c) => String(c.payload.text));
+}
+
+/** An RSS feed whose items enclose the given media URLs. */
+function feed(title: string, items: Array<{ title: string; url: string }>): string {
+  const entries = items
+    .map((i) => `<item><title>${i.title}</title><guid>${i.url}</guid><enclosure url="${i.url}" type="video/mp4" length="1000"/></item>`)
+    .join('\n');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>${title}</title><link>${stack.media.origin}/</link><description>test</description>\n${entries}\n</channel></rss>`;
+}
+
+async function closeOf(workflowId: string) {
+  const handle = stack.client.workflow.getHandle(workflowId);
+  await eventuallyAsync(async () => (await handle.describe()).status.name !== 'RUNNING', 60_000, `${workflowId} to close`);
+  return handle.describe();
+}
+
+test('a page with several videos becomes a playlist: one reply when queued, files in its folder, one summary', async () => {
+  const clips = [1, 2, 3].map((n) => stack.media.route(`/page/clip-${n}.mp4`));
+  const page = stack.media.page(
+    '/three-clips.html',
+    `<html><head><title>Three clips</title></head><body>${clips.map((c) => `<video src="${c}"></video>`).join('')}</body></html>`,
+  );
+  const messageId = send(page);
+  const id = shortId(keyOf(page));
+
+  const queued = await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Queued 3 videos from/), 60_000, 'the playlist reply');
+  expect(String(queued.payload.text)).toContain(`"Three clips" [${id}]`);
+  expect(String(queued.payload.text)).toContain('Files go to: Three_clips/');
+  const summary = await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Playlist .* finished/), 90_000, 'the summary');
+  expect(String(summary.payload.text)).toContain('3 videos: downloaded: 3, already had: 0, failed: 0');
+
+  const folder = path.join(stack.config.DOWNLOAD_DIR, 'Three_clips');
+  const files = fs.readdirSync(folder).sort();
+  expect(files).toHaveLength(3);
+  for (const file of files) expect(fs.statSync(path.join(folder, file)).size).toBe(stack.media.clipSize);
+  // The intake reply, one message when the entries are queued, one at the end: no message per entry.
+  const replies = repliesTo(ADMIN_ID, messageId, /./);
+  expect(replies).toHaveLength(3);
+  expect(replies[0]).toMatch(/^Queued 1 download/);
+  const closed = await closeOf(downloadWorkflowId(keyOf(page)));
+  expect(closed.type).toBe(PLAYLIST_WORKFLOW_TYPE);
+  const row = await stack.database.db.download.findUniqueOrThrow({ where: { contentKey: keyOf(page) } });
+  expect(row).toMatchObject({ state: 'completed', title: 'Three clips', filePath: null });
+});
+
+test('an RSS feed is a playlist; a capped feed says so; a failing entry does not fail the others', async () => {
+  const items = [1, 2, 3, 4, 5, 6, 7].map((n) => ({ title: `Episode ${n}`, url: stack.media.route(`/feed/ep-${n}.mp4`) }));
+  stack.media.route('/feed/ep-2.mp4', { status: 404 });
+  const url = stack.media.page('/podcast.rss', feed('Weekly Show', items), 'application/rss+xml');
+  const messageId = send(url);
+
+  const queued = await stack.telegram.waitForCall(
+    replyTo(ADMIN_ID, messageId, /Queued 5 videos from "Weekly Show"/),
+    60_000,
+    'the playlist reply',
+  );
+  expect(String(queued.payload.text)).toContain('only the first 5 are taken (MAX_PLAYLIST_VIDEOS)');
+  const summary = String(
+    (await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Playlist .* finished/), 90_000, 'the summary')).payload.text,
+  );
+  expect(summary).toContain('5 videos: downloaded: 4, already had: 0, failed: 1');
+  expect(summary).toMatch(/Failed:\n• Episode 2: .*(not found|404)/i);
+  // Entries past the cap are never asked for.
+  expect(stack.media.count('/feed/ep-6.mp4')).toBe(0);
+  expect(stack.media.count('/feed/ep-7.mp4')).toBe(0);
+  expect(fs.readdirSync(path.join(stack.config.DOWNLOAD_DIR, 'Weekly_Show'))).toHaveLength(4);
+});
+
+test('an entry shared by two playlists and a direct request is downloaded once, and everyone is told once', async () => {
+  const shared = stack.media.route('/shared/both.mp4', { bytesPerSecond: SLOW });
+  const onlyA = stack.media.route('/shared/only-a.mp4');
+  const onlyB = stack.media.route('/shared/only-b.mp4');
+  const feedA = stack.media.page(
+    '/shared/a.rss',
+    feed('Show A', [
+      { title: 'Both', url: shared },
+      { title: 'Only A', url: onlyA },
+    ]),
+    'application/rss+xml',
+  );
+  const feedB = stack.media.page(
+    '/shared/b.rss',
+    feed('Show B', [
+      { title: 'Both', url: shared },
+      { title: 'Only B', url: onlyB },
+    ]),
+    'application/rss+xml',
+  );
+
+  const direct = send(shared, OTHER_ADMIN_ID);
+  const a = send(feedA);
+  const b = send(feedB);
+  const summaryA = await stack.telegram.waitForCall(replyTo(ADMIN_ID, a, /Playlist "Show A" .*finished/), 90_000, 'summary A');
+  const summaryB = await stack.telegram.waitForCall(replyTo(ADMIN_ID, b, /Playlist "Show B" .*finished/), 90_000, 'summary B');
+  await stack.telegram.waitForCall(replyTo(OTHER_ADMIN_ID, direct, /Downloaded/), 60_000, 'the direct requester');
+
+  // One download of the shared file: one request for its bytes, one file, one workflow run.
+  expect(stack.media.count('/shared/both.mp4')).toBe(1);
+  expect(String(summaryA.payload.text)).toMatch(/2 videos: downloaded: 2|2 videos: downloaded: 1, already had: 1/);
+  expect(String(summaryB.payload.text)).toMatch(/2 videos: downloaded: 2|2 videos: downloaded: 1, already had: 1/);
+  // The direct requester hears once; the playlists' requester gets no message per entry.
+  expect(repliesTo(OTHER_ADMIN_ID, direct, /Downloaded/)).toHaveLength(1);
+  expect(repliesTo(ADMIN_ID, a, /Downloaded/)).toHaveLength(0);
+  const runs: string[] = [];
+  for await (const info of stack.client.workflow.list({ query: `WorkflowId = '${downloadWorkflowId(keyOf(shared))}'` }))
+    runs.push(info.runId);
+  expect(runs).toHaveLength(1);
+});
+
+test('pause and cancel of a playlist act on all its remaining entries', async () => {
+  const items = [1, 2, 3, 4].map((n) => ({ title: `Slow ${n}`, url: stack.media.route(`/slow/s-${n}.mp4`, { bytesPerSecond: SLOW }) }));
+  const url = stack.media.page('/slow.rss', feed('Slow Show', items), 'application/rss+xml');
+  const messageId = send(url);
+  const id = shortId(keyOf(url));
+  await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Queued 4 videos/), 60_000, 'the playlist reply');
+
+  // Two entries run at once (PLAYLIST_PARALLEL=2); wait until both are fetching.
+  await eventually(() => stack.media.count('/slow/s-1.mp4') + stack.media.count('/slow/s-2.mp4') === 2, 30_000, 'two entries fetching');
+  const paused = await stack.downloads.pause(id, { id: 'test', name: 'Tester' });
+  expect(paused).toMatchObject({ ok: true, state: 'paused' });
+  const running = [1, 2].map((n) => downloadWorkflowId(keyOf(items[n - 1]!.url)));
+  for (const workflowId of running) {
+    const entry = shortId(workflowId.slice('download-'.length));
+    await eventuallyAsync(
+      async () =>
+        (await stack.downloads.describe(entry)).ok && ((await stack.downloads.describe(entry)) as { state: string }).state === 'paused',
+      30_000,
+      'the entry paused',
+    );
+    expect(await stack.downloads.describe(entry)).toMatchObject({ ok: true, pausedBy: { id: `playlist:${id}` } });
+  }
+  // Nothing new starts while paused.
+  await new Promise((r) => setTimeout(r, 1_500));
+  expect(stack.media.count('/slow/s-3.mp4')).toBe(0);
+  const view = await stack.downloads.describe(id);
+  expect(view).toMatchObject({ ok: true, state: 'paused' });
+
+  const cancelled = await stack.downloads.cancel(id, { id: 'test', name: 'Tester' });
+  expect(cancelled).toMatchObject({ ok: true, state: 'cancelled' });
+  const summary = await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /cancelled by Tester/), 30_000, 'the summary');
+  expect(String(summary.payload.text)).toContain('4 videos: downloaded: 0, already had: 0, failed: 0, cancelled: 4');
+  for (const workflowId of running) expect((await closeOf(workflowId)).status.name).toBe('COMPLETED');
+  // Partial files of the released entries are removed.
+  const partials = () =>
+    fs.readdirSync(path.join(stack.config.DOWNLOAD_DIR, INCOMPLETE_DIR)).filter((f) => running.some((w) => f.includes(w.slice(9, 21))));
+  await eventually(() => partials().length === 0, 20_000, 'the partial files removed');
+  expect(stack.media.count('/slow/s-3.mp4')).toBe(0);
+});

@@ -18,5 +18,6 @@ module.exports = {
   // Three files at once on two cores: integration files spend most of their time
   // waiting on their own servers (Temporal, yt-dlp, child processes), and each owns them.
   maxWorkers: 3,
+  testSequencer: '<rootDir>/test/support/sequencer.mjs',
   testTimeout: 120000,
 };

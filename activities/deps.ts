@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { DownloadsClient, downloadsSettings } from '../domain/downloads/client';
+import { completedLookup } from '../domain/downloads/completed';
 import type { Config } from '../lib/config';
 import type { Db } from '../lib/db';
 import { destinationPolicy, systemResolver, type DestinationPolicy, type Resolver } from '../domain/downloads/destinations';
@@ -102,7 +103,15 @@ export function activityDeps(
     },
     maxPlaylistEntries: settings.MAX_PLAYLIST_VIDEOS,
     directSource: settings.DIRECT_SOURCE,
-    ...(services.temporal ? { downloads: new DownloadsClient(services.temporal, downloadsSettings(settings)) } : {}),
+    ...(services.temporal
+      ? {
+          downloads: new DownloadsClient(
+            services.temporal,
+            downloadsSettings(settings),
+            completedLookup(services.db, settings.DOWNLOAD_DIR),
+          ),
+        }
+      : {}),
     ...services,
   };
 }

@@ -14,6 +14,15 @@ import type { ActivityDeps } from './deps';
 import { createSources, SourceFailure, sourceFor, type DownloadSource } from './sources';
 import { MAX_ENTRY_URL_CHARS } from './ytdlp';
 
+/**
+ * The most characters a playlist's entries may hold together (links and titles):
+ * they travel in the listing's result and in every continue-as-new, and Temporal
+ * refuses payloads over 2 MB. Past it the list is cut as MAX_PLAYLIST_VIDEOS cuts it.
+ */
+export const MAX_ENTRIES_CHARS = 1_000_000;
+/** Longest entry link taken (intake's MAX_URL_LENGTH default). */
+const MAX_ENTRY_LINK_CHARS = 2_048;
+
 /** Longest folder name a playlist's title gives (bytes are ASCII after cleaning). */
 const MAX_FOLDER_CHARS = 80;
 
@@ -42,12 +51,14 @@ export function playlistFolderName(title: string | null, contentKey: string): st
 export function settleEntries(
   source: DownloadInput,
   listed: Array<{ url: string; title: string | null }>,
-): { entries: PlaylistEntry[]; skipped: number } {
+  maxChars = MAX_ENTRIES_CHARS,
+): { entries: PlaylistEntry[]; skipped: number; cut: boolean } {
   const entries: PlaylistEntry[] = [];
   const seen = new Set<string>([source.contentKey]);
   let skipped = 0;
+  let chars = 0;
   for (const item of listed) {
-    const parsed = parseMediaUrl(item.url, MAX_ENTRY_URL_CHARS);
+    const parsed = parseMediaUrl(item.url, Math.min(MAX_ENTRY_LINK_CHARS, MAX_ENTRY_URL_CHARS));
     if (!parsed.ok) {
       skipped += 1;
       continue;
@@ -58,6 +69,8 @@ export function settleEntries(
       continue;
     }
     seen.add(contentKey);
+    chars += parsed.url.original.length + parsed.url.normalized.length + (item.title?.length ?? 0);
+    if (chars > maxChars) return { entries, skipped, cut: true };
     entries.push({
       contentKey,
       url: parsed.url.original,
@@ -67,7 +80,7 @@ export function settleEntries(
       title: item.title,
     });
   }
-  return { entries, skipped };
+  return { entries, skipped, cut: false };
 }
 
 /** Listing runs a source (yt-dlp) on the download task queue, beside the downloads. */
@@ -103,12 +116,12 @@ export function createPlaylistListingActivities(
           const probe = await chosen.probe(link, { maxEntries: deps.maxPlaylistEntries, signal: ctx.cancellationSignal, log });
           const title = probe.title;
           const listed = probe.kind === 'playlist' ? probe.entries : [];
-          const { entries, skipped } = settleEntries(source, listed);
+          const { entries, skipped, cut } = settleEntries(source, listed);
           const listing: PlaylistListing = {
             title,
             folder: playlistFolderName(title, source.contentKey),
             entries,
-            capped: probe.kind === 'playlist' && probe.more,
+            capped: (probe.kind === 'playlist' && probe.more) || cut,
             skipped,
           };
           log.info({ title, entries: entries.length, capped: listing.capped, skipped, source: chosen.name }, 'playlist listed');
@@ -138,7 +151,8 @@ export interface EntriesToStart {
 
 export interface EntryStart {
   contentKey: string;
-  started: 'started' | 'joined';
+  /** `had`: already downloaded and on disk, answered from the record without a workflow. */
+  started: 'started' | 'joined' | 'had';
 }
 
 /** Starting and checking entries goes through the downloads client, on the main task queue. */
@@ -170,6 +184,12 @@ export function createPlaylistActivities(deps: Pick<ActivityDeps, 'logger' | 'do
               correlationId: request.source.correlationId,
               policy: request.source.policy,
             };
+            // As the bot does for a link: an entry on disk is answered from the record, no workflow started.
+            const had = await downloads.findCompleted(entry.contentKey).catch((err: unknown) => {
+              log.warn({ err }, 'database lookup failed; starting the entry without it');
+              return null;
+            });
+            if (had) return { contentKey: entry.contentKey, started: 'had' };
             const started = await downloads.startOrJoinEntry(input, request.playlistWorkflowId, request.requestedBy);
             return { contentKey: entry.contentKey, started };
           }),

@@ -63,7 +63,7 @@ async function partway(stack: Stack, url: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const stack = await startStack({ MAX_CONCURRENT: '2', HEARTBEAT_TIMEOUT_SECONDS: '10' });
+  const stack = await startStack({ MAX_CONCURRENT: '2', HEARTBEAT_TIMEOUT_SECONDS: '10', PLAYLIST_PARALLEL: '2' });
   try {
     const completed = stack.media.route('/record/completed.mp4');
     sendLink(stack, completed);
@@ -138,6 +138,42 @@ async function main(): Promise<void> {
     for (const [i, runId] of [...runs].reverse().entries())
       await saveRun(stack, `continued-as-new-run${i + 1}`, downloadWorkflowId(oftenKey), runId);
 
+    // A feed becomes a playlist: the first run is a download that continues as new into the playlist workflow.
+    const entries = [1, 2, 3].map((n) => stack.media.route(`/record/feed-${n}.mp4`));
+    const feedUrl = stack.media.page('/record/feed.rss', feed('Recorded Show', entries), 'application/rss+xml');
+    sendLink(stack, feedUrl);
+    await saveAllRuns(stack, 'playlist', downloadWorkflowId(keyOf(feedUrl)));
+    await save(stack, 'playlist-entry', downloadWorkflowId(keyOf(entries[0]!)));
+
+    // A playlist paused, resumed and cancelled while its entries download.
+    const slow = [1, 2, 3].map((n) => stack.media.route(`/record/slow-feed-${n}.mp4`, { bytesPerSecond: 6_000 }));
+    const slowFeed = stack.media.page('/record/slow-feed.rss', feed('Slow Show', slow), 'application/rss+xml');
+    sendLink(stack, slowFeed);
+    await partway(stack, slow[0]!);
+    console.log('pause playlist:', JSON.stringify(await stack.downloads.pause(keyOf(slowFeed), admin)));
+    console.log('resume playlist:', JSON.stringify(await stack.downloads.resume(keyOf(slowFeed), admin)));
+    console.log('cancel playlist:', JSON.stringify(await stack.downloads.cancel(keyOf(slowFeed), admin)));
+    await saveAllRuns(stack, 'playlist-cancelled', downloadWorkflowId(keyOf(slowFeed)));
+    await save(stack, 'playlist-entry-released', downloadWorkflowId(keyOf(slow[0]!)));
+
+    // A playlist with a low history limit hands its state to new runs.
+    const many = Array.from({ length: 12 }, (_, n) => stack.media.route(`/record/many-${n}.mp4`));
+    const manyFeed = stack.media.page('/record/many.rss', feed('Many Show', many), 'application/rss+xml');
+    const manyParsed = parseMediaUrl(manyFeed);
+    if (!manyParsed.ok) throw new Error(manyFeed);
+    const lowLimit = new DownloadsClient(stack.client, {
+      ...downloadsSettings(stack.config),
+      policy: { ...downloadsSettings(stack.config).policy, historyLimit: 40, playlistParallel: 3 },
+    });
+    await lowLimit.startOrJoin({
+      contentKey: keyOf(manyFeed),
+      url: manyParsed.url,
+      mode: 'video',
+      correlationId: 'record-many',
+      subscriber: { chatId: ADMIN_ID, userId: ADMIN_ID, messageId: 2, correlationId: 'record-many' },
+    });
+    await saveAllRuns(stack, 'playlist-continued', downloadWorkflowId(keyOf(manyFeed)));
+
     await save(stack, 'control', controlWorkflowId(stack.config.TASK_QUEUE), true);
   } finally {
     await stack.stop();
@@ -152,6 +188,32 @@ async function main(): Promise<void> {
   } finally {
     await full.stop();
   }
+}
+
+/** An RSS feed enclosing the given media links. */
+function feed(title: string, urls: string[]): string {
+  const items = urls.map((u, i) => `<item><title>${title} ${i + 1}</title><enclosure url="${u}" type="video/mp4" length="1000"/></item>`);
+  return `<?xml version="1.0"?><rss version="2.0"><channel><title>${title}</title><link>http://127.0.0.1/</link><description>d</description>${items.join('')}</channel></rss>`;
+}
+
+/** Waits for `workflowId` to end, then writes every run of it, first to last (`<name>-run1`, ...). */
+async function saveAllRuns(stack: Stack, name: string, workflowId: string): Promise<void> {
+  await eventuallyAsync(
+    () =>
+      stack.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then(
+          (d) => d.status.name !== 'RUNNING',
+          () => false,
+        ),
+    120_000,
+    `${workflowId} to end`,
+  );
+  await new Promise((r) => setTimeout(r, 2_000)); // visibility lags behind the last run's close
+  const runs: string[] = [];
+  for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(run.runId);
+  for (const [i, runId] of [...runs].reverse().entries()) await saveRun(stack, `${name}-run${i + 1}`, workflowId, runId);
 }
 
 /** Writes the history of one run of `workflowId` (an earlier run of a workflow that continued as new). */

@@ -9,11 +9,15 @@ import { connectTemporal } from '../lib/temporal-client';
 import { createLogger } from '../lib/logger';
 import { createTelegramApi, telegramNotifier } from '../lib/telegram';
 import { createWorkers } from './create-workers';
+import { preflight } from './preflight';
 import { installTemporalLogging } from './runtime-logging';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: secretsOf(config), name: 'worker' });
+  // COOKIES_FILE and USE_ARIA2C are checked before anything starts; cookie values are secrets from here on.
+  const { cookieSecrets } = await preflight(config);
+  const secrets = [...secretsOf(config), ...cookieSecrets];
+  const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets, name: 'worker' });
   installTemporalLogging(logger);
 
   // Read once: which yt-dlp this worker runs, and which newer options it may pass.
@@ -37,7 +41,7 @@ async function main(): Promise<void> {
     logger,
     ytDlpFeatures: ytDlp?.features ?? NO_EXTRA_FEATURES,
   });
-  const workers = await createWorkers(config, createActivities(deps), { secrets: secretsOf(config) });
+  const workers = await createWorkers(config, createActivities(deps), { secrets });
   // The SDK already shuts workers down gracefully on SIGINT/SIGTERM.
   logger.info(
     {

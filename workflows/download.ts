@@ -72,6 +72,12 @@ export const CONTROL_FIXES_PATCH = 'downloads-control-v2';
  * workflow; downloads started before playlists existed fail with "a playlist".
  */
 export const PLAYLIST_PATCH = 'downloads-playlists-v1';
+/**
+ * Fewer round trips per download: registering with the control workflow and the
+ * dedup look-up run together, and unregistering runs beside recording and
+ * telling people. Downloads started earlier keep their steps.
+ */
+export const LEAN_PATCH = 'downloads-lean-v1';
 
 function activitiesFor(policy: DownloadPolicy) {
   // Database writes retry until PostgreSQL is back: nothing accepted is lost.
@@ -343,12 +349,17 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
   // workflow (the global pause does not reach them); pause and cancel of one still work.
   const controlled = patched(CONTROL_PATCH);
   const fixed = controlled && patched(CONTROL_FIXES_PATCH);
+  const lean = fixed && patched(LEAN_PATCH);
 
   let outcome: DownloadOutcome;
   let cancelled: unknown = null;
   try {
-    if (controlled && !input.carried) await registerWithControl();
-    const onDisk = input.carried ? null : await records.dedup(input, [...d.subscribers]);
+    let onDisk: Awaited<ReturnType<typeof records.dedup>> = null;
+    if (lean && !input.carried) [, onDisk] = await Promise.all([registerWithControl(), records.dedup(input, [...d.subscribers])]);
+    else {
+      if (controlled && !input.carried) await registerWithControl();
+      onDisk = input.carried ? null : await records.dedup(input, [...d.subscribers]);
+    }
     outcome = onDisk ? { status: 'completed', fromCache: true, ...onDisk } : await downloadUntilDone();
     if (outcome.status === 'failed' && outcome.errorKind === 'Playlist' && patched(PLAYLIST_PATCH)) {
       // A playlist asked for by people becomes the playlist workflow; one met as another playlist's entry is not expanded.
@@ -373,9 +384,12 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     }
     // Before telling people: the notify loop must be the last thing that waits, so
     // that whoever joins while it runs is told too.
-    if (controlled && fixed) await unregisterFromControl();
-    await recordAndNotify(outcome);
-    if (controlled && !fixed) await unregisterFromControl();
+    if (lean) await Promise.all([unregisterFromControl(), recordAndNotify(outcome)]);
+    else {
+      if (controlled && fixed) await unregisterFromControl();
+      await recordAndNotify(outcome);
+      if (controlled && !fixed) await unregisterFromControl();
+    }
   });
   await condition(allHandlersFinished);
   if (cancelled) throw cancelled;

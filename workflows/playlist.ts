@@ -329,8 +329,11 @@ export async function playlistWorkflow(input: PlaylistInput): Promise<PlaylistOu
         continue;
       }
       setState('downloading');
+      // Entries start in batches (a quarter of PLAYLIST_PARALLEL, or what is left):
+      // one activity per batch instead of one per entry keeps the history short.
       const slots = parallel - running.length;
-      if (slots > 0 && pending.length > 0) {
+      const batch = Math.min(pending.length, Math.max(1, Math.floor(parallel / 4)));
+      if (pending.length > 0 && (slots >= batch || (slots > 0 && running.length === 0))) {
         await start(pending.slice(0, slots));
         continue;
       }
@@ -348,10 +351,12 @@ export async function playlistWorkflow(input: PlaylistInput): Promise<PlaylistOu
       entries: batch,
       requestedBy: requesters[0]?.userId ?? null,
     });
-    log.info('playlist entries started', {
-      started: results.filter((r) => r.started === 'started').length,
-      joined: results.filter((r) => r.started === 'joined').length,
-    });
+    for (const result of results) {
+      if (result.started === 'had' && statuses.get(result.contentKey)?.state === 'running')
+        statuses.set(result.contentKey, { state: 'completed', fromCache: true });
+    }
+    const count = (kind: string) => results.filter((r) => r.started === kind).length;
+    log.info('playlist entries started', { started: count('started'), joined: count('joined'), alreadyHad: count('had') });
     // A pause or cancel that came while these were starting did not reach them.
     if (cancelledBy) await toRunningEntries('release', cancelledBy, batch);
     else if (pausedBy) await toRunningEntries('pause', pausedBy, batch);

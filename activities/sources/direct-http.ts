@@ -280,8 +280,9 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
       }
       if (!isMediaType(type)) {
         res.resume();
-        const classified = make('NotMedia', `the server answered with ${String(type).split(';')[0]} instead of a media file`);
-        throw new SourceFailure(classified);
+        const shown = String(type).split(';')[0]!.trim().slice(0, 100);
+        const classified = make('NotMedia', `the server answered with ${shown} instead of a media file`);
+        throw new SourceFailure(classified, `the link answers with ${shown} (a web page or a document), not a media file`);
       }
       const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
       const total = length !== null && Number.isFinite(length) ? offset + length : null;

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { INCOMPLETE_DIR } from '../../activities/ytdlp';
 import { downloadWorkflowId, PLAYLIST_WORKFLOW_TYPE, shortId } from '../../domain/downloads/definitions';
+import { DownloadsClient, downloadsSettings } from '../../domain/downloads/client';
+import { completedLookup } from '../../domain/downloads/completed';
 import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
 import { eventually, eventuallyAsync } from '../support/eventually';
 import type { RecordedCall } from '../support/fake-bot-api';
@@ -17,7 +19,8 @@ import { textMessage } from '../support/telegram-updates';
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ MAX_PLAYLIST_VIDEOS: '5', PLAYLIST_PARALLEL: '2', HEARTBEAT_TIMEOUT_SECONDS: '10', DIRECT_SOURCE: 'true' });
+  // The largest cap allowed; two entries of a playlist at once (the large feed below asks for more).
+  stack = await startStack({ MAX_PLAYLIST_VIDEOS: '1000', PLAYLIST_PARALLEL: '2', HEARTBEAT_TIMEOUT_SECONDS: '10', DIRECT_SOURCE: 'true' });
 });
 
 afterAll(async () => {
@@ -93,27 +96,102 @@ test('a page with several videos becomes a playlist: one reply when queued, file
   expect(row).toMatchObject({ state: 'completed', title: 'Three clips', filePath: null });
 });
 
-test('an RSS feed is a playlist; a capped feed says so; a failing entry does not fail the others', async () => {
-  const items = [1, 2, 3, 4, 5, 6, 7].map((n) => ({ title: `Episode ${n}`, url: stack.media.route(`/feed/ep-${n}.mp4`) }));
+test('an RSS feed is a playlist; a failing entry does not fail the others, and the summary names it', async () => {
+  const items = [1, 2, 3, 4].map((n) => ({ title: `Episode ${n}`, url: stack.media.route(`/feed/ep-${n}.mp4`) }));
   stack.media.route('/feed/ep-2.mp4', { status: 404 });
   const url = stack.media.page('/podcast.rss', feed('Weekly Show', items), 'application/rss+xml');
   const messageId = send(url);
 
   const queued = await stack.telegram.waitForCall(
-    replyTo(ADMIN_ID, messageId, /Queued 5 videos from "Weekly Show"/),
+    replyTo(ADMIN_ID, messageId, /Queued 4 videos from "Weekly Show"/),
     60_000,
     'the playlist reply',
   );
-  expect(String(queued.payload.text)).toContain('only the first 5 are taken (MAX_PLAYLIST_VIDEOS)');
+  expect(String(queued.payload.text)).not.toContain('MAX_PLAYLIST_VIDEOS');
   const summary = String(
     (await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Playlist .* finished/), 90_000, 'the summary')).payload.text,
   );
-  expect(summary).toContain('5 videos: downloaded: 4, already had: 0, failed: 1');
+  expect(summary).toContain('4 videos: downloaded: 3, already had: 0, failed: 1');
   expect(summary).toMatch(/Failed:\n• Episode 2: .*(not found|404)/i);
-  // Entries past the cap are never asked for.
-  expect(stack.media.count('/feed/ep-6.mp4')).toBe(0);
-  expect(stack.media.count('/feed/ep-7.mp4')).toBe(0);
-  expect(fs.readdirSync(path.join(stack.config.DOWNLOAD_DIR, 'Weekly_Show'))).toHaveLength(4);
+  expect(fs.readdirSync(path.join(stack.config.DOWNLOAD_DIR, 'Weekly_Show'))).toHaveLength(3);
+});
+
+test('the largest playlist: a feed of 1,003 entries is capped at 1,000, all of them end, and no run of it passes 10,000 events', async () => {
+  const ENTRIES = 1_003;
+  const CAP = 1_000;
+  const small = path.join(stack.media.dir, 'tiny.mp4');
+  fs.writeFileSync(small, fs.readFileSync(stack.media.clipPath).subarray(0, 4096));
+  const urls = Array.from({ length: ENTRIES }, (_, i) => stack.media.route(`/big/e${i}.mp4`, { file: small }));
+  const url = stack.media.page(
+    '/big.rss',
+    feed(
+      'Big Feed',
+      urls.map((u, i) => ({ title: `Entry ${i}`, url: u })),
+    ),
+    'application/rss+xml',
+  );
+  // Nine in ten entries were downloaded before (in the record, on disk): they are answered
+  // from it, as the bot answers a link already downloaded; one in ten is downloaded now.
+  const had = urls.slice(0, CAP).filter((_, i) => i % 10 !== 0);
+  await stack.database.db.download.createMany({
+    data: had.map((u, i) => {
+      const key = keyOf(u);
+      fs.writeFileSync(path.join(stack.config.DOWNLOAD_DIR, `had-${i}.mp4`), 'x');
+      return {
+        contentKey: key,
+        url: u,
+        normalizedUrl: u,
+        platform: 'generic',
+        mode: 'video' as const,
+        state: 'completed' as const,
+        filePath: `had-${i}.mp4`,
+        sizeBytes: 1n,
+        title: `had ${i}`,
+        workflowId: downloadWorkflowId(key),
+      };
+    }),
+  });
+  // Forty entries at once (PLAYLIST_PARALLEL as this downloads client is configured; the bot's is 2 here),
+  // and a history limit of 300 events instead of 2,000, so the playlist hands its state to new runs several times.
+  const settings = downloadsSettings(stack.config);
+  const policy = { ...settings.policy, playlistParallel: 40, historyLimit: 300 };
+  const downloads = new DownloadsClient(
+    stack.client,
+    { ...settings, policy },
+    completedLookup(stack.database.db, stack.config.DOWNLOAD_DIR),
+  );
+  const parsed = parseMediaUrl(url);
+  if (!parsed.ok) throw new Error('bad url');
+  const messageId = 9_000_001;
+  await downloads.startOrJoin({
+    contentKey: keyOf(url),
+    url: parsed.url,
+    mode: 'video',
+    correlationId: 'big-feed',
+    subscriber: { chatId: ADMIN_ID, userId: ADMIN_ID, messageId, correlationId: 'big-feed' },
+  });
+
+  const queued = await stack.telegram.waitForCall(
+    replyTo(ADMIN_ID, messageId, /Queued 1000 videos from "Big Feed"/),
+    60_000,
+    'the playlist reply',
+  );
+  expect(String(queued.payload.text)).toContain('only the first 1000 are taken (MAX_PLAYLIST_VIDEOS)');
+  const summary = await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Playlist "Big Feed" finished/), 120_000, 'the summary');
+  expect(String(summary.payload.text)).toContain('1000 videos: downloaded: 100, already had: 900, failed: 0');
+  expect(fs.readdirSync(path.join(stack.config.DOWNLOAD_DIR, 'Big_Feed'))).toHaveLength(100);
+  for (let i = 0; i < ENTRIES; i += 1) expect(stack.media.count(`/big/e${i}.mp4`)).toBe(i < CAP && i % 10 === 0 ? 1 : 0);
+
+  // Every run of the playlist's workflow ID, counted from its history.
+  const workflowId = downloadWorkflowId(keyOf(url));
+  const runs: Array<{ type: string; events: number }> = [];
+  for await (const info of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const history = await stack.client.workflow.getHandle(workflowId, info.runId).fetchHistory();
+    runs.push({ type: info.type, events: history.events?.length ?? 0 });
+  }
+  expect(runs.filter((r) => r.type === PLAYLIST_WORKFLOW_TYPE).length).toBeGreaterThan(1);
+  // Each run stays near the limit it was given (300, plus what one wake-up adds), far under 10,000.
+  for (const run of runs) expect(run.events).toBeLessThan(1_000);
 });
 
 test('an entry shared by two playlists and a direct request is downloaded once, and everyone is told once', async () => {

@@ -60,7 +60,7 @@ const settings = (): Config =>
   });
 
 /** The real worker entry point in a process of its own (one process: node loads tsx itself). */
-function startWorker(): ChildProcess {
+function startWorker(extra: Record<string, string> = {}): ChildProcess {
   const s = settings();
   const tsxLoader = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
   const worker = spawn(process.execPath, ['--import', tsxLoader, path.join(ROOT, 'workers', 'main.ts')], {
@@ -83,6 +83,7 @@ function startWorker(): ChildProcess {
       DIRECT_SOURCE: 'false', // this suite is about yt-dlp (killed with its worker, resumed)
       HEARTBEAT_TIMEOUT_SECONDS: String(s.HEARTBEAT_TIMEOUT_SECONDS),
       LOG_LEVEL: 'warn',
+      ...extra,
     },
   });
   let stderr = '';
@@ -206,6 +207,53 @@ test('paused while the worker running its download is dead: it waits paused (no 
     const done = telegram.sentTo(CHAT).filter((t) => /Downloaded/.test(t) && t.includes('paused'));
     expect(done).toHaveLength(1);
     expect(media.rangeStarts.get(route)?.some((start) => start > 0)).toBe(true);
+  } finally {
+    await client.connection.close();
+  }
+}, 240_000);
+
+test('the direct source, its worker killed mid-file: another worker asks for the rest with Range and finishes it', async () => {
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  const route = '/crash/direct.mp4';
+  const url = media.route(route, { stallAfterBytes: 30_000 });
+  const first = startWorker({ DIRECT_SOURCE: 'true' });
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  try {
+    const parsed = parseMediaUrl(url);
+    if (!parsed.ok) throw new Error('bad url');
+    const contentKey = contentKeyFor(parsed.url, 'video');
+    await new DownloadsClient(client, downloadsSettings(settings())).startOrJoin({
+      contentKey,
+      url: parsed.url,
+      mode: 'video',
+      correlationId: 'crash-direct',
+      subscriber: { chatId: CHAT, userId: CHAT, messageId: 3, correlationId: 'crash-direct' },
+    });
+    const partial = path.join(settings().DOWNLOAD_DIR, '.incomplete', `direct-${contentKey.slice(0, 12)}.part`);
+    await eventually(
+      () => fs.existsSync(partial) && fs.statSync(partial).size === 30_000,
+      60_000,
+      'the first worker to write part of the file',
+    );
+    first.kill('SIGKILL');
+
+    media.route(route); // full speed for the retry
+    startWorker({ DIRECT_SOURCE: 'true' });
+    const done = await telegram.waitForCall(
+      (c) =>
+        c.method === 'sendMessage' &&
+        Number(c.payload.chat_id) === CHAT &&
+        /Downloaded/.test(String(c.payload.text)) &&
+        String(c.payload.text).includes('direct'),
+      90_000,
+      'the completion message',
+    );
+    const savedAs = /Saved as: (.+)/.exec(String(done.payload.text))![1]!;
+    expect(fs.readFileSync(path.join(settings().DOWNLOAD_DIR, savedAs))).toEqual(fs.readFileSync(media.clipPath));
+    // The second worker asked for exactly the bytes the first had not written.
+    expect(media.rangeStarts.get(route)).toEqual([30_000]);
+    expect(fs.existsSync(partial)).toBe(false);
+    expect(await database.db.download.findUniqueOrThrow({ where: { contentKey } })).toMatchObject({ state: 'completed', attempts: 2 });
   } finally {
     await client.connection.close();
   }

@@ -459,3 +459,82 @@ describe('what yt-dlp and ffmpeg are started with', () => {
     expect(peak - before).toBeLessThan(60 * 1024 * 1024);
   });
 });
+
+describe('the direct source: plain media files without yt-dlp', () => {
+  const direct = (overrides: Partial<ActivityDeps> = {}) => deps({ directSource: true, ...overrides });
+
+  test('a media link is streamed by the worker itself: the whole file, named like yt-dlp names it, progress in the heartbeat', async () => {
+    const url = media.route('/direct/plain-file.mp4', { bytesPerSecond: 30_000 });
+    const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
+    const beats: Array<Record<string, unknown>> = [];
+    env.on('heartbeat', (d: unknown) => beats.push(d as Record<string, unknown>));
+    const file = await downloadIn(env, direct(), url);
+    expect(file).toMatchObject({ title: 'plain-file', sizeBytes: media.clipSize });
+    expect(file.filePath).toMatch(/^plain-file-[0-9a-f]{12}\.mp4$/);
+    expect(fs.readFileSync(path.join(downloadDir, file.filePath))).toEqual(fs.readFileSync(media.clipPath));
+    expect(beats.some((b) => b.source === 'direct' && typeof b.downloadedBytes === 'number' && (b.downloadedBytes as number) > 0)).toBe(
+      true,
+    );
+    expect(processesMentioning('/direct/plain-file.mp4')).toEqual([]);
+    // Nothing is left in .incomplete.
+    expect(fs.readdirSync(path.join(downloadDir, '.incomplete'))).toEqual([]);
+  });
+
+  test('a link without an extension is taken when its HEAD answers with a media type', async () => {
+    const url = media.route('/direct/stream');
+    const file = await downloadIn(new MockActivityEnvironment({ attempt: 1 }, quiet), direct(), url);
+    expect(file.filePath).toMatch(/^stream-[0-9a-f]{12}\.mp4$/);
+    expect(file.sizeBytes).toBe(media.clipSize);
+  });
+
+  test('an attempt stopped midway leaves its .part; the next asks for the rest with Range and finishes the same bytes', async () => {
+    const route = '/direct/resumed.mp4';
+    const url = media.route(route, { bytesPerSecond: 8_000 });
+    const first = new MockActivityEnvironment({ attempt: 1 }, quiet);
+    const running = downloadIn(first, direct(), url);
+    const part = path.join(downloadDir, '.incomplete', `direct-${input(url).contentKey.slice(0, 12)}.part`);
+    await eventually(() => fs.existsSync(part) && fs.statSync(part).size > 8_000, 30_000, 'part of the file');
+    first.cancel();
+    await expect(running).rejects.toBeInstanceOf(CancelledFailure);
+    const kept = fs.statSync(part).size;
+    expect(kept).toBeGreaterThan(8_000);
+
+    media.route(route);
+    const file = await downloadIn(new MockActivityEnvironment({ attempt: 2 }, quiet), direct(), url);
+    expect(media.rangeStarts.get(route)).toEqual([kept]);
+    expect(fs.readFileSync(path.join(downloadDir, file.filePath))).toEqual(fs.readFileSync(media.clipPath));
+  });
+
+  test('HTML is refused (NotMedia, permanent), and nothing is written', async () => {
+    const url = media.page('/direct/not-a-video.mp4', '<html><body>Sign in to watch</body></html>');
+    const failure = await failureOf(url, direct());
+    expect(failure).toMatchObject({ type: 'NotMedia', nonRetryable: true });
+    expect(failure.message).toContain('text/html');
+    expect(fs.readdirSync(downloadDir).filter((f) => f !== '.incomplete')).toEqual([]);
+  });
+
+  test('a redirect to a forbidden address is refused at that hop, before connecting', async () => {
+    const url = media.route('/direct/to-metadata.mp4', { redirectTo: 'http://169.254.169.254/latest/meta-data/x.mp4' });
+    const failure = await failureOf(url, direct());
+    expect(failure).toMatchObject({ type: 'PrivateAddress', nonRetryable: true });
+    expect(failure.message).toContain('cloud metadata');
+  });
+
+  test('a file the server announces as larger than MAX_FILE_SIZE is refused before its body is read', async () => {
+    const route = '/direct/too-large.mp4';
+    const failure = await failureOf(media.route(route, { bytesPerSecond: 10_000 }), direct({ maxFileSizeBytes: 1_000 }));
+    expect(failure).toMatchObject({ type: 'TooLarge', nonRetryable: true });
+    expect(media.bytesServed.get(route) ?? 0).toBeLessThan(media.clipSize);
+  });
+
+  test('404 and 503 are classified as yt-dlp failures are: permanent and transient', async () => {
+    expect(await failureOf(media.route('/direct/missing.mp4', { status: 404 }), direct())).toMatchObject({
+      type: 'NotFound',
+      nonRetryable: true,
+    });
+    expect(await failureOf(media.route('/direct/busy.mp4', { failFirst: 5, failStatus: 503 }), direct())).toMatchObject({
+      type: 'ServerError',
+      nonRetryable: false,
+    });
+  });
+});

@@ -38,3 +38,27 @@ test.each(['workers/main.ts', 'bot/main.ts'])('%s exits with one message listing
   expect(output).not.toContain(SECRET.replace(':', ''));
   expect(output).not.toMatch(/\n\s+at /); // no stack trace
 });
+
+describe('the worker checks its download settings before it takes work', () => {
+  const valid = { TELEGRAM_BOT_TOKEN: SECRET, ADMIN_IDS: '1' };
+
+  test('a COOKIES_FILE that does not exist, or is not a cookies file, stops it with one clear line', () => {
+    const missing = run(path.join(ROOT, 'workers/main.ts'), { ...valid, COOKIES_FILE: '/nonexistent/cookies.txt' });
+    expect(missing.code).toBe(1);
+    expect(missing.output).toBe('worker failed: COOKIES_FILE (/nonexistent/cookies.txt) cannot be read: it does not exist\n');
+    const notCookies = run(path.join(ROOT, 'workers/main.ts'), { ...valid, COOKIES_FILE: path.join(ROOT, 'package.json') });
+    expect(notCookies.code).toBe(1);
+    expect(notCookies.output).toContain('is not a Netscape cookies file');
+  });
+
+  test('USE_ARIA2C=true without aria2c on PATH stops it naming the package', () => {
+    // A PATH with node only: no aria2c on it, whatever this machine has installed.
+    const { code, output } = run(path.join(ROOT, 'workers/main.ts'), {
+      ...valid,
+      USE_ARIA2C: 'true',
+      PATH: path.dirname(process.execPath),
+    });
+    expect(code).toBe(1);
+    expect(output).toContain('USE_ARIA2C=true but aria2c is not installed (Debian package aria2');
+  });
+});

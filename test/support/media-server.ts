@@ -51,6 +51,8 @@ export interface MediaRoute {
   chunked?: boolean;
   /** The Content-Type sent (by default text/html for .html files, else video/mp4). */
   contentType?: string;
+  /** Answer 302 with this Location instead of a body. */
+  redirectTo?: string;
 }
 
 /**
@@ -124,6 +126,10 @@ export class MediaServer {
     }
     if (route.failFirst && n <= route.failFirst) {
       res.writeHead(route.failStatus ?? 503, { 'content-type': 'text/plain' }).end('try again later');
+      return;
+    }
+    if (route.redirectTo) {
+      res.writeHead(302, { location: route.redirectTo, 'content-type': 'text/plain' }).end('moved');
       return;
     }
     if (route.delayMs) await new Promise((r) => setTimeout(r, route.delayMs));

@@ -61,6 +61,8 @@ export interface MediaRoute {
  */
 export class MediaServer {
   readonly requests = new Map<string, number>();
+  /** When each path was first asked for (epoch ms): the benchmark's "download started". */
+  readonly firstRequestAt = new Map<string, number>();
   /** The first byte asked for by each ranged request (a resumed download asks for > 0). */
   readonly rangeStarts = new Map<string, number[]>();
   /** Body bytes written for each path, over all requests. */
@@ -119,6 +121,7 @@ export class MediaServer {
     const pathname = (req.url ?? '/').split('?')[0]!;
     const n = (this.requests.get(pathname) ?? 0) + 1;
     this.requests.set(pathname, n);
+    if (!this.firstRequestAt.has(pathname)) this.firstRequestAt.set(pathname, Date.now());
     const route = this.routes.get(pathname);
     if (!route || route.status === 404) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

@@ -58,7 +58,9 @@ function timed(command: string, args: string[], cwd: string): Promise<number> {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${command} exited ${code}: ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(performance.now() - started) : reject(new Error(`${command} exited ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -87,7 +89,12 @@ async function main(): Promise<void> {
   const ytDlp = findExecutable('yt-dlp');
   const curl = findExecutable('curl');
   if (!ytDlp || !curl) throw new Error('the benchmark needs yt-dlp and curl on PATH (npm run setup installs yt-dlp)');
-  const settings = { MAX_CONCURRENT: String(PARALLEL), DIRECT_SOURCE: 'true', LOG_LEVEL: 'warn', MAX_PLAYLIST_VIDEOS: String(Math.max(300, FEED_ENTRIES)) };
+  const settings = {
+    MAX_CONCURRENT: String(PARALLEL),
+    DIRECT_SOURCE: 'true',
+    LOG_LEVEL: 'warn',
+    MAX_PLAYLIST_VIDEOS: String(Math.max(300, FEED_ENTRIES)),
+  };
   console.log(`bench: starting the stack (${JSON.stringify(settings)})`);
   const stack = await startStack(settings);
   let sent = 0;
@@ -97,7 +104,9 @@ async function main(): Promise<void> {
     return update.message.message_id;
   };
   const replyTo = (messageId: number, pattern: RegExp) => (c: RecordedCall) =>
-    c.method === 'sendMessage' && (c.payload.reply_parameters as { message_id?: number } | undefined)?.message_id === messageId && pattern.test(String(c.payload.text));
+    c.method === 'sendMessage' &&
+    (c.payload.reply_parameters as { message_id?: number } | undefined)?.message_id === messageId &&
+    pattern.test(String(c.payload.text));
 
   try {
     // --- One large file ---------------------------------------------------------
@@ -182,7 +191,11 @@ async function main(): Promise<void> {
 
     // --- One small clip -----------------------------------------------------------
     const clipRaw = freshDir('clip');
-    const rawClipMs = await timed(ytDlp, ['--ignore-config', '-q', '-o', 'clip.%(ext)s', stack.media.route('/bench/clip-raw.mp4')], clipRaw);
+    const rawClipMs = await timed(
+      ytDlp,
+      ['--ignore-config', '-q', '-o', 'clip.%(ext)s', stack.media.route('/bench/clip-raw.mp4')],
+      clipRaw,
+    );
     fs.rmSync(clipRaw, { recursive: true, force: true });
     const clipRoute = '/bench/clip-pipeline.mp4';
     const clipUrl = stack.media.route(clipRoute);
@@ -266,7 +279,13 @@ async function main(): Promise<void> {
       runs.push({ type: info.type, events: history.events?.length ?? 0 });
     }
     const startedS = seconds((allStartedAt || summary.at) - feedSent);
-    details.feed = { entries: FEED_ENTRIES, allStartedSeconds: startedS, allDoneSeconds: seconds(summary.at - feedSent), runs, summary: String(summary.payload.text).split('\n')[1] };
+    details.feed = {
+      entries: FEED_ENTRIES,
+      allStartedSeconds: startedS,
+      allDoneSeconds: seconds(summary.at - feedSent),
+      runs,
+      summary: String(summary.payload.text).split('\n')[1],
+    };
     rows.push({
       scenario: `${FEED_ENTRIES}-entry feed: message to all entries started`,
       baseline: '-',
@@ -284,9 +303,27 @@ async function main(): Promise<void> {
 
   const result = {
     at: new Date().toISOString(),
-    machine: { platform: `${os.type()} ${os.release()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 1024 ** 3) },
-    versions: { node: process.version, ytDlp: version('yt-dlp'), curl: version('curl'), ffmpeg: version('ffmpeg', ['-version']), temporal: version('temporal', ['--version']) },
-    settings: { bigFileMb: BIG_MB, clips: CLIPS, clipsPerMessage: CLIPS_PER_MESSAGE, feedEntries: FEED_ENTRIES, maxConcurrent: PARALLEL, directSource: true },
+    machine: {
+      platform: `${os.type()} ${os.release()}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+    },
+    versions: {
+      node: process.version,
+      ytDlp: version('yt-dlp'),
+      curl: version('curl'),
+      ffmpeg: version('ffmpeg', ['-version']),
+      temporal: version('temporal', ['--version']),
+    },
+    settings: {
+      bigFileMb: BIG_MB,
+      clips: CLIPS,
+      clipsPerMessage: CLIPS_PER_MESSAGE,
+      feedEntries: FEED_ENTRIES,
+      maxConcurrent: PARALLEL,
+      directSource: true,
+    },
     peakRssMb: Math.round(peakRss / 1024 / 1024),
     rows,
     details,
@@ -299,7 +336,9 @@ async function main(): Promise<void> {
   console.log('| Scenario | Baseline | Baseline (s) | Pipeline (s) | Ratio | Target | Met |');
   console.log('| --- | --- | ---: | ---: | ---: | --- | --- |');
   for (const r of rows)
-    console.log(`| ${r.scenario} | ${r.baseline} | ${r.baseline === '-' ? '-' : r.baselineSeconds} | ${r.pipelineSeconds} | ${r.ratio} | ${r.target} | ${r.met ? 'yes' : 'NO'} |`);
+    console.log(
+      `| ${r.scenario} | ${r.baseline} | ${r.baseline === '-' ? '-' : r.baselineSeconds} | ${r.pipelineSeconds} | ${r.ratio} | ${r.target} | ${r.met ? 'yes' : 'NO'} |`,
+    );
   for (const r of rows) if (r.notes) console.log(`- ${r.scenario}: ${r.notes}`);
   console.log(`- peak RSS of the bench process (bot, worker and media server in one process): ${result.peakRssMb} MB`);
   console.log(`\nbench: results written to ${path.relative(process.cwd(), file)}`);

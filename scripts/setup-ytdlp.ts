@@ -16,8 +16,10 @@ export interface SetupFacts {
   /** The yt-dlp that would run: its path and version, and whether Debian's package owns it. */
   ytDlp: { path: string; version: string; debianPackage: boolean } | null;
   ffmpeg: boolean;
-  /** USE_ARIA2C=true (environment or .env), and whether aria2c is installed. */
-  aria2cWanted?: boolean;
+  /**
+   * Whether aria2c is installed. It is installed with yt-dlp and ffmpeg: USE_ARIA2C=true needs it,
+   * and the test suite runs yt-dlp with it. Undefined: not asked (older callers).
+   */
   aria2c?: boolean;
   /** From /etc/os-release. */
   os: { id: string; versionId: string; codename: string };
@@ -66,7 +68,7 @@ export function planYtDlpSetup(facts: SetupFacts): SetupPlan {
     notes.push(`yt-dlp ${facts.ytDlp.version} at ${facts.ytDlp.path}`);
   }
   if (!facts.ffmpeg) packages.push('ffmpeg');
-  if (facts.aria2cWanted && !facts.aria2c) packages.push('aria2');
+  if (facts.aria2c === false) packages.push('aria2');
 
   if (packages.length > 0) {
     if (!facts.canInstall) {
@@ -128,7 +130,6 @@ function gatherFacts(): SetupFacts {
     ytDlpPathSetting: setting,
     ytDlp: executable && version ? { path: executable, version, debianPackage: ownedByDebianPackage(executable) } : null,
     ffmpeg: findExecutable('ffmpeg') !== null,
-    aria2cWanted: /^(true|1|yes)$/i.test((process.env.USE_ARIA2C ?? readEnv().USE_ARIA2C ?? '').trim()),
     aria2c: findExecutable('aria2c') !== null,
     os,
     canInstall: isRoot && findExecutable('apt-get') !== null,
@@ -182,7 +183,7 @@ function main(): void {
     // Judge what is installed now, the way the next run will: missing is an error;
     // still old (nothing newer in the suite) is a warning, as the app refuses unsafe files itself.
     const facts = gatherFacts();
-    if (!facts.ytDlp || !facts.ffmpeg || (facts.aria2cWanted && !facts.aria2c)) {
+    if (!facts.ytDlp || !facts.ffmpeg || !facts.aria2c) {
       console.error(`setup: ERROR: ${!facts.ytDlp ? 'yt-dlp' : !facts.ffmpeg ? 'ffmpeg' : 'aria2c'} is still missing after installing`);
       process.exit(1);
     }

@@ -91,10 +91,11 @@ test('/dl <link> 720p mkv: the quality and container reach yt-dlp and the conten
   expect(plainFile).toMatch(/\.mp4$/);
   expect(optionFile).toMatch(/\.mkv$/);
   expect(ffprobe(optionFile).format).toContain('matroska');
-  const workflow = await stack.client.workflow
+  // The workflow of the options' content key is the one that downloaded it (the message comes just before it closes).
+  const outcome = await stack.client.workflow
     .getHandle(downloadWorkflowId(key(url, 'video', { maxHeight: 720, container: 'mkv' })))
-    .describe();
-  expect(workflow.status.name).toBe('COMPLETED');
+    .result();
+  expect(outcome).toMatchObject({ status: 'completed', filePath: path.relative(stack.config.DOWNLOAD_DIR, optionFile) });
   expect(key(url, 'video', { maxHeight: 720, container: 'mkv' })).not.toBe(key(url, 'video', { maxHeight: 1080, container: 'mp4' }));
 });
 

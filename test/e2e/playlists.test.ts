@@ -235,7 +235,7 @@ test('an entry shared by two playlists and a direct request is downloaded once, 
   expect(runs).toHaveLength(1);
 });
 
-test('pause and cancel of a playlist act on all its remaining entries', async () => {
+test('pause, resume and cancel of a playlist act on all its remaining entries', async () => {
   const items = [1, 2, 3, 4].map((n) => ({ title: `Slow ${n}`, url: stack.media.route(`/slow/s-${n}.mp4`, { bytesPerSecond: SLOW }) }));
   const url = stack.media.page('/slow.rss', feed('Slow Show', items), 'application/rss+xml');
   const messageId = send(url);
@@ -263,6 +263,25 @@ test('pause and cancel of a playlist act on all its remaining entries', async ()
   const view = await stack.downloads.describe(id);
   expect(view).toMatchObject({ ok: true, state: 'paused' });
 
+  // Resumed: the entries it paused continue from their partial files.
+  const resumed = await stack.downloads.resume(id, { id: 'test', name: 'Tester' });
+  expect(resumed).toMatchObject({ ok: true });
+  for (const workflowId of running) {
+    const entry = shortId(workflowId.slice('download-'.length));
+    await eventuallyAsync(
+      async () => {
+        const v = await stack.downloads.describe(entry);
+        return v.ok && v.state === 'downloading' && v.pausedBy === null;
+      },
+      30_000,
+      'the entry resumed',
+    );
+  }
+  const ranges = () => [1, 2].flatMap((n) => stack.media.rangeStarts.get(`/slow/s-${n}.mp4`) ?? []);
+  await eventually(() => ranges().some((start) => start > 0), 30_000, 'an entry to ask for the rest of its file');
+
+  // Paused again, then cancelled.
+  expect(await stack.downloads.pause(id, { id: 'test', name: 'Tester' })).toMatchObject({ ok: true, state: 'paused' });
   const cancelled = await stack.downloads.cancel(id, { id: 'test', name: 'Tester' });
   expect(cancelled).toMatchObject({ ok: true, state: 'cancelled' });
   const summary = await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /cancelled by Tester/), 30_000, 'the summary');

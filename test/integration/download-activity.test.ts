@@ -538,3 +538,33 @@ describe('the direct source: plain media files without yt-dlp', () => {
     });
   });
 });
+
+describe('USE_ARIA2C: yt-dlp hands plain HTTP formats to aria2c', () => {
+  test('aria2c fetches the file with ARIA2C_CONNECTIONS connections, and the file is whole', async () => {
+    const route = '/aria2c/clip.mp4';
+    const url = media.route(route, { bytesPerSecond: 15_000 });
+    const base = deps();
+    const running = downloadIn(
+      new MockActivityEnvironment({ attempt: 1 }, quiet),
+      deps({ ytDlpSettings: { ...base.ytDlpSettings, useAria2c: true, aria2cConnections: 4 } }),
+      url,
+    );
+    const aria2c = () =>
+      processesMentioning(route).map((pid) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        } catch {
+          return [];
+        }
+      });
+    let seen: string[] | undefined;
+    await eventually(
+      () => (seen = aria2c().find((args) => path.basename(args[0] ?? '') === 'aria2c')) !== undefined,
+      30_000,
+      'aria2c to run',
+    );
+    expect(seen).toEqual(expect.arrayContaining(['-x', '4', '-s', '4']));
+    const file = await running;
+    expect(fs.readFileSync(path.join(downloadDir, file.filePath))).toEqual(fs.readFileSync(media.clipPath));
+  });
+});

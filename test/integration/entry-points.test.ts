@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -53,11 +55,10 @@ describe('the worker checks its download settings before it takes work', () => {
 
   test('USE_ARIA2C=true without aria2c on PATH stops it naming the package', () => {
     // A PATH with node only: no aria2c on it, whatever this machine has installed.
-    const { code, output } = run(path.join(ROOT, 'workers/main.ts'), {
-      ...valid,
-      USE_ARIA2C: 'true',
-      PATH: path.dirname(process.execPath),
-    });
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-path-'));
+    fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+    const { code, output } = run(path.join(ROOT, 'workers/main.ts'), { ...valid, USE_ARIA2C: 'true', PATH: bin });
+    fs.rmSync(bin, { recursive: true, force: true });
     expect(code).toBe(1);
     expect(output).toContain('USE_ARIA2C=true but aria2c is not installed (Debian package aria2');
   });

@@ -74,19 +74,18 @@ describe('what setup does about yt-dlp and ffmpeg', () => {
   });
 });
 
-describe('aria2c (USE_ARIA2C)', () => {
+describe('aria2c (USE_ARIA2C, and the test suite)', () => {
   const current = { path: '/usr/bin/yt-dlp', version: '2025.04.30', debianPackage: true };
 
-  test('installed from Debian (package aria2) only when USE_ARIA2C is set and it is missing', () => {
-    expect(planYtDlpSetup({ ...base, ytDlp: current, aria2cWanted: true, aria2c: false }).actions).toEqual([
+  test('installed from Debian (package aria2) when it is missing', () => {
+    expect(planYtDlpSetup({ ...base, ytDlp: current, aria2c: false }).actions).toEqual([
       { kind: 'apt-install', packages: ['aria2'], fromBackports: false },
     ]);
-    expect(planYtDlpSetup({ ...base, ytDlp: current, aria2cWanted: true, aria2c: true }).actions).toEqual([]);
-    expect(planYtDlpSetup({ ...base, ytDlp: current, aria2cWanted: false, aria2c: false }).actions).toEqual([]);
+    expect(planYtDlpSetup({ ...base, ytDlp: current, aria2c: true }).actions).toEqual([]);
   });
 
   test('without the rights to install, the command to run names it', () => {
-    const plan = planYtDlpSetup({ ...base, ytDlp: current, aria2cWanted: true, aria2c: false, canInstall: false });
+    const plan = planYtDlpSetup({ ...base, ytDlp: current, aria2c: false, canInstall: false });
     expect(plan.error).toContain('sudo apt-get install -y aria2');
   });
 });

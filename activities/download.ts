@@ -93,7 +93,8 @@ export function createDownloadActivities(deps: DownloadActivityDeps) {
         await fs.mkdir(path.join(deps.downloadDir, INCOMPLETE_DIR), { recursive: true });
         await fs.mkdir(targetDir, { recursive: true });
 
-        const source = await sourceFor(sources, { url: input.normalizedUrl, platform: input.platform }, log);
+        const link = { url: input.normalizedUrl, platform: input.platform, mode: input.mode, options: input.options };
+        const source = await sourceFor(sources, link, log);
         log.info({ url: input.normalizedUrl, source: source.name }, 'download attempt starting');
 
         // A source enforces sizes announced to it; a stream without one is stopped

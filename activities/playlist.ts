@@ -109,7 +109,7 @@ export function createPlaylistListingActivities(
     async listPlaylist(source: DownloadInput): Promise<PlaylistListing> {
       const ctx = Context.current();
       return inActivityScope(deps.logger, source.correlationId, async (log) => {
-        const link = { url: source.normalizedUrl, platform: source.platform };
+        const link = { url: source.normalizedUrl, platform: source.platform, mode: source.mode, options: source.options };
         const ticker = setInterval(() => ctx.heartbeat(), 5_000);
         try {
           const chosen = await sourceFor(sources, link, log);

@@ -26,6 +26,7 @@ import {
   entryEndedSignal,
   entryOfSignal,
   entryStatusOf,
+  NESTED_PLAYLIST_MESSAGE,
   globalPauseSignal,
   pauseUpdate,
   playlistActor,
@@ -202,6 +203,7 @@ class DownloadControl {
 
   subscribe(subscriber: Subscriber): void {
     if (this.subscribers.some((s) => s.chatId === subscriber.chatId && s.messageId === subscriber.messageId)) return;
+    this.liftPlaylistPause();
     this.subscribers.push(subscriber);
     this.unnotified.push(subscriber);
     // A keyword list holds at most 2 KB: the first requesters are enough to find a download by.
@@ -211,6 +213,7 @@ class DownloadControl {
 
   joinPlaylist(playlistWorkflowId: string): void {
     if (this.playlists.has(playlistWorkflowId)) return;
+    this.liftPlaylistPause();
     this.playlists.add(playlistWorkflowId);
     this.untoldPlaylists.push(playlistWorkflowId);
   }
@@ -221,22 +224,36 @@ class DownloadControl {
    * download unless a person or another playlist still wants it.
    */
   playlistCommand(playlistWorkflowId: string, action: 'pause' | 'resume' | 'release', by: Actor): void {
-    if (this.finished || this.cancelledBy) return;
+    // Only a playlist this download is an entry of (of this run) may command it.
+    if (this.finished || this.cancelledBy || !this.playlists.has(playlistWorkflowId)) return;
     const actor = playlistActor(playlistWorkflowId, by);
     if (action === 'pause') {
-      if (this.pausedBy) return;
+      // A playlist's pause holds only an entry nobody else wants: a person, or another playlist.
+      if (this.pausedBy || !this.onlyWantedBy(playlistWorkflowId)) return;
       this.pausedBy = actor;
       this.interrupt();
     } else if (action === 'resume') {
       if (this.pausedBy?.id === actor.id) this.pausedBy = null;
     } else {
+      if (this.pausedBy?.id === actor.id) this.pausedBy = null;
+      const alone = this.onlyWantedBy(playlistWorkflowId);
       this.playlists.delete(playlistWorkflowId);
       const untold = this.untoldPlaylists.indexOf(playlistWorkflowId);
       if (untold >= 0) this.untoldPlaylists.splice(untold, 1);
-      if (this.playlists.size > 0 || this.subscribers.length > 0) return;
+      if (!alone) return;
       this.cancelledBy = by;
       this.interrupt();
     }
+  }
+
+  /** Nobody but this playlist wants the download. */
+  onlyWantedBy(playlistWorkflowId: string): boolean {
+    return this.subscribers.length === 0 && this.playlists.size === 1 && this.playlists.has(playlistWorkflowId);
+  }
+
+  /** Someone else now wants it: a playlist's pause no longer holds it. */
+  liftPlaylistPause(): void {
+    if (this.pausedBy?.id.startsWith('playlist:')) this.pausedBy = null;
   }
 
   /** Stops whatever runs now (yt-dlp within seconds; a queued activity at once). */
@@ -260,6 +277,8 @@ class DownloadControl {
 
   refuseIfEnded(): void {
     if (this.cancelledBy) throw new Error(`${endedText('cancelled')} (by ${this.cancelledBy.name})`);
+    if (this.outcome?.status === 'failed' && this.outcome.errorKind === 'Playlist')
+      throw new Error('it turned out to be a playlist and its entries are being listed; send the command again in a moment');
     if (this.finished) throw new Error(endedText(this.state));
   }
 }
@@ -364,7 +383,7 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     if (outcome.status === 'failed' && outcome.errorKind === 'Playlist' && patched(PLAYLIST_PATCH)) {
       // A playlist asked for by people becomes the playlist workflow; one met as another playlist's entry is not expanded.
       if (d.playlists.size === 0) return await becomePlaylist();
-      outcome = { ...outcome, message: 'this entry is itself a playlist; playlists inside playlists are not expanded' };
+      outcome = { ...outcome, message: NESTED_PLAYLIST_MESSAGE };
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;
@@ -384,8 +403,11 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     }
     // Before telling people: the notify loop must be the last thing that waits, so
     // that whoever joins while it runs is told too.
-    if (lean) await Promise.all([unregisterFromControl(), recordAndNotify(outcome)]);
-    else {
+    if (lean) {
+      await Promise.all([unregisterFromControl(), recordAndNotify(outcome)]);
+      // Whoever joined after the last notification pass, while unregistering was still on its way.
+      while (d.unnotified.length > 0 || d.untoldPlaylists.length > 0) await recordAndNotify(outcome);
+    } else {
       if (controlled && fixed) await unregisterFromControl();
       await recordAndNotify(outcome);
       if (controlled && !fixed) await unregisterFromControl();

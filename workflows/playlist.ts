@@ -19,6 +19,8 @@ import {
   downloadWorkflowId,
   endedText,
   entryEndedSignal,
+  entryOfSignal,
+  NESTED_PLAYLIST_MESSAGE,
   pauseUpdate,
   playlistCommandSignal,
   progressQuery,
@@ -100,6 +102,8 @@ export async function playlistWorkflow(input: PlaylistInput): Promise<PlaylistOu
   const statuses = new Map<string, EntryStatus>(Object.entries(carried?.statuses ?? {}));
   let outcome: PlaylistOutcome | null = null;
   let state: DownloadState = 'queued';
+  // The listing while it runs: a cancel stops it.
+  let listingScope: CancellationScope | null = null;
   // Bumped by every handler: the main loop wakes to look again.
   let changes = 0;
 
@@ -149,6 +153,12 @@ export async function playlistWorkflow(input: PlaylistInput): Promise<PlaylistOu
     if (requesters.some((s) => s.chatId === subscriber.chatId && s.messageId === subscriber.messageId)) return;
     requesters.push(subscriber);
     changes += 1;
+  });
+  // Another playlist lists this one as an entry: it is not expanded there, and is told so at once.
+  setHandler(entryOfSignal, ({ playlistWorkflowId }) => {
+    getExternalWorkflowHandle(playlistWorkflowId)
+      .signal(entryEndedSignal, { contentKey: source.contentKey, status: { state: 'failed', message: NESTED_PLAYLIST_MESSAGE } })
+      .catch(() => undefined);
   });
   setHandler(entryEndedSignal, ({ contentKey, status }) => {
     const now = statuses.get(contentKey);
@@ -214,6 +224,8 @@ export async function playlistWorkflow(input: PlaylistInput): Promise<PlaylistOu
     async ({ by }): Promise<ControlAnswer> => {
       cancelledBy = by;
       changes += 1;
+      // Listing can take minutes: it stops, and the playlist ends without queueing anything.
+      listingScope?.cancel();
       await condition(() => outcome !== null);
       return { state: 'cancelled', message: 'cancelled: entries nobody else asked for are stopped and their partial files removed' };
     },
@@ -224,17 +236,21 @@ export async function playlistWorkflow(input: PlaylistInput): Promise<PlaylistOu
   try {
     if (!listing) {
       setState('queued');
+      listingScope = new CancellationScope();
       try {
-        const listed = await lister.listPlaylist(source);
+        const listed = await listingScope.run(() => lister.listPlaylist(source));
         listing = { title: listed.title, folder: listed.folder, capped: listed.capped, skipped: listed.skipped };
         entries = listed.entries;
         for (const entry of entries) statuses.set(entry.contentKey, { state: 'pending' });
       } catch (err) {
-        if (isCancellation(err)) throw err;
-        outcome = { status: 'failed', counts: counts(), message: listingFailure(err) };
+        // Our own cancel stopped the listing; an operator's cancel of the whole workflow goes on up.
+        if (isCancellation(err) && !(cancelledBy && !CancellationScope.current().consideredCancelled)) throw err;
+        if (!cancelledBy) outcome = { status: 'failed', counts: counts(), message: listingFailure(err) };
+      } finally {
+        listingScope = null;
       }
     }
-    if (!outcome) outcome = await runEntries();
+    if (!outcome) outcome = cancelledBy ? { status: 'cancelled', counts: counts() } : await runEntries();
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Cancelled through Temporal itself (an operator's `temporal workflow cancel`).
@@ -344,13 +360,17 @@ export async function playlistWorkflow(input: PlaylistInput): Promise<PlaylistOu
 
   async function start(batch: PlaylistEntry[]): Promise<void> {
     for (const entry of batch) statuses.set(entry.contentKey, { state: 'running' });
-    const results = await starter.startPlaylistEntries({
-      playlistWorkflowId: self,
-      source,
-      folder: listing?.folder ?? '',
-      entries: batch,
-      requestedBy: requesters[0]?.userId ?? null,
-    });
+    // Not cancellable: entries being started when an operator cancels the playlist are started
+    // (and then released below), never left running behind a playlist that no longer waits.
+    const results = await CancellationScope.nonCancellable(() =>
+      starter.startPlaylistEntries({
+        playlistWorkflowId: self,
+        source,
+        folder: listing?.folder ?? '',
+        entries: batch,
+        requestedBy: requesters[0]?.userId ?? null,
+      }),
+    );
     for (const result of results) {
       if (result.started === 'had' && statuses.get(result.contentKey)?.state === 'running')
         statuses.set(result.contentKey, { state: 'completed', fromCache: true });

@@ -157,7 +157,7 @@ async function request(
     });
     const location = res.headers.location;
     if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location) {
-      res.resume();
+      res.destroy();
       if (hop >= MAX_REDIRECTS) throw new SourceFailure(make('Unsupported', `more than ${MAX_REDIRECTS} redirects`));
       url = new URL(location, url).toString();
       continue;
@@ -210,7 +210,7 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
         signal: AbortSignal.timeout(HEAD_TIMEOUT_MS),
         timeoutMs: HEAD_TIMEOUT_MS,
       });
-      res.resume();
+      res.destroy();
       const type = res.headers['content-type'];
       return res.statusCode === 200 && type !== undefined && /^(video|audio)\//i.test(type);
     } catch {
@@ -224,6 +224,8 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
     async accepts(link) {
       // Node does not go through HTTP(S)_PROXY: with a proxy, yt-dlp (which does) fetches everything.
       if (link.platform !== 'generic' || deps.proxyResolvesHosts) return false;
+      // The file as served: audio extraction, a height cap or another container need yt-dlp and ffmpeg.
+      if (link.mode === 'audio' || Object.keys(link.options ?? {}).length > 0) return false;
       return mediaExtensionOf(link.url) !== null || (await looksLikeMedia(link));
     },
 
@@ -236,11 +238,17 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
       const { stem, title } = namesFromUrl(url);
       const part = path.join(job.incompleteDir, `direct-${job.suffix}.part`);
       const stateFile = path.join(job.incompleteDir, `direct-${job.suffix}.state.json`);
-      const have = await fsp.stat(part).then(
+      let have = await fsp.stat(part).then(
         (s) => s.size,
         () => 0,
       );
       const saved = have > 0 ? await readState(stateFile) : null;
+      // Without an ETag or Last-Modified to ask If-Range with, a changed file would be
+      // spliced onto the old bytes: such a partial file is started over.
+      if (have > 0 && !saved?.validator) {
+        await fsp.rm(part, { force: true });
+        have = 0;
+      }
       const headers: Record<string, string> = { 'accept-encoding': 'identity' };
       if (have > 0) {
         headers.range = `bytes=${have}-`;
@@ -259,34 +267,38 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
       let offset = 0;
       if (status === 416 && have > 0) {
         // Asked for bytes past the end: the partial file is complete only if the server says so.
-        res.resume();
+        res.destroy();
         const total = /\/(\d+)$/.exec(res.headers['content-range'] ?? '')?.[1];
         if (total !== undefined && Number(total) === have) return finish();
         await fsp.rm(part, { force: true });
         throw new SourceFailure(make('Network', 'the server no longer serves the rest of the file; starting over'));
       }
+      // For a 206, Content-Range names the part sent and the whole file's size.
+      const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
       if (status === 206) {
-        const start = /^bytes (\d+)-/.exec(res.headers['content-range'] ?? '')?.[1];
-        if (start === undefined || Number(start) !== have) {
-          res.resume();
+        const whole = range?.[3] === '*' ? null : Number(range?.[3]);
+        const asked = range !== null && Number(range[1]) === have && (whole === null || Number(range[2]) === whole - 1);
+        if (!asked) {
+          res.destroy();
           await fsp.rm(part, { force: true });
           throw new SourceFailure(make('Network', 'the server sent another part of the file than asked for; starting over'));
         }
         offset = have;
       } else if (status !== 200) {
-        res.resume();
+        res.destroy();
         throw statusFailure(status, response.url);
       }
       if (!isMediaType(type)) {
-        res.resume();
+        res.destroy();
         const shown = String(type).split(';')[0]!.trim().slice(0, 100);
         const classified = make('NotMedia', `the server answered with ${shown} instead of a media file`);
         throw new SourceFailure(classified, `the link answers with ${shown} (a web page or a document), not a media file`);
       }
       const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
-      const total = length !== null && Number.isFinite(length) ? offset + length : null;
+      const whole = status === 206 && range && range[3] !== '*' ? Number(range[3]) : null;
+      const total = whole ?? (length !== null && Number.isFinite(length) ? offset + length : null);
       if (total !== null && total > job.maxBytes) {
-        res.resume();
+        res.destroy();
         await fsp.rm(part, { force: true });
         throw new SourceFailure(make('TooLarge', `the server announced ${total} bytes`));
       }
@@ -316,7 +328,9 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
       // Counted beside the pipe (not through a Transform): one stream hop less per chunk.
       const count = (chunk: Buffer) => {
         written += chunk.length;
-        if (Date.now() - reportedAt >= PROGRESS_EVERY_MS) report('downloading');
+        // A stream without a size (or lying about it) is stopped the moment it passes the limit.
+        if (written > job.maxBytes) res.destroy(new SourceFailure(make('TooLarge', `more than ${job.maxBytes} bytes arrived`)));
+        else if (Date.now() - reportedAt >= PROGRESS_EVERY_MS) report('downloading');
       };
       try {
         const copied = pipeline(res, fs.createWriteStream(part, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_CHUNK_BYTES }), {

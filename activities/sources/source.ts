@@ -1,4 +1,5 @@
-import type { DownloadInput, Platform } from '../../domain/downloads/definitions';
+import type { DownloadInput, DownloadMode, Platform } from '../../domain/downloads/definitions';
+import type { DownloadOptions } from '../../domain/downloads/options';
 import type { Classified } from '../../domain/downloads/errors';
 import type { Logger } from '../../lib/logger';
 import type { Progress } from '../ytdlp';
@@ -33,6 +34,9 @@ export interface SourceLink {
   /** The normalized URL. */
   url: string;
   platform: Platform;
+  /** What the request asked for: a source that cannot honour it (audio only, a height cap) declines the link. */
+  mode?: DownloadMode;
+  options?: DownloadOptions;
 }
 
 export interface ProbeOptions {

@@ -16,14 +16,17 @@ export const downloadsFeature = new Composer<BotContext>();
  */
 async function queueWithOptions(ctx: BotContext, mode: DownloadMode): Promise<void> {
   const message = ctx.msg!;
-  const text = message.text ?? '';
-  const args = typeof ctx.match === 'string' ? ctx.match : '';
-  const words = args.split(/\s+/).filter(Boolean);
-  const linkWords = new Set(words.filter((w) => findLinkCandidates(w).length > 0));
-  const extraUrls = linksFromEntities(text, message.entities);
-  // Links Telegram marked without a scheme ("youtu.be/abc") are links, not options.
-  const marked = new Set(extraUrls.map((u) => u.replace(/^https:\/\//, '')));
-  const optionWords = words.filter((w) => !linkWords.has(w) && !marked.has(w));
+  const text = message.text ?? message.caption ?? '';
+  const entities = message.entities ?? message.caption_entities ?? [];
+  // Words after the command, with where they sit: a word Telegram marked as a link (or
+  // that hides one behind it) is a link, whatever it reads; the other words are options.
+  const words = [...text.matchAll(/\S+/g)].slice(1).map((m) => ({ word: m[0], from: m.index!, to: m.index! + m[0].length }));
+  const marked = entities.filter((e) => e.type === 'url' || e.type === 'text_link');
+  const isLink = (w: { word: string; from: number; to: number }) =>
+    findLinkCandidates(w.word).length > 0 || marked.some((e) => e.offset < w.to && w.from < e.offset + e.length);
+  const linkWords = words.filter(isLink).map((w) => w.word);
+  const extraUrls = linksFromEntities(text, entities);
+  const optionWords = words.filter((w) => !isLink(w)).map((w) => w.word);
   const reply = (body: string) =>
     ctx.reply(body, {
       reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
@@ -32,9 +35,9 @@ async function queueWithOptions(ctx: BotContext, mode: DownloadMode): Promise<vo
 
   const parsed = parseOptionWords(mode, optionWords);
   if (!parsed.ok) return void (await reply(`Nothing was queued: ${parsed.message}`));
-  if (linkWords.size === 0 && extraUrls.length === 0) return void (await reply(mode === 'audio' ? AUDIO_USAGE_TEXT : DL_USAGE_TEXT));
+  if (linkWords.length === 0 && extraUrls.length === 0) return void (await reply(mode === 'audio' ? AUDIO_USAGE_TEXT : DL_USAGE_TEXT));
   const report = await queueLinks(ctx.deps, {
-    text: [...linkWords].join(' '),
+    text: linkWords.join(' '),
     extraUrls,
     chatId: ctx.chat!.id,
     userId: ctx.from?.id ?? ctx.chat!.id,

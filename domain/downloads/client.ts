@@ -31,6 +31,7 @@ import {
   entryStatusFromClosed,
   type DownloadOutcome,
   type EntryStatus,
+  type PlaylistOutcome,
   searchAttributes,
   shortId,
   subscribeSignal,
@@ -250,7 +251,7 @@ export class DownloadsClient {
       const handle = this.temporal.workflow.getHandle(workflowId);
       const { status } = await handle.describe();
       if (status.name === 'RUNNING') return null;
-      const result = status.name === 'COMPLETED' ? ((await handle.result()) as DownloadOutcome) : undefined;
+      const result = status.name === 'COMPLETED' ? ((await handle.result()) as DownloadOutcome | PlaylistOutcome) : undefined;
       return entryStatusFromClosed(status.name, result);
     });
   }

@@ -269,6 +269,9 @@ export interface EntryEnded {
 
 export type PlaylistOutcome = { status: 'completed' | 'cancelled' | 'failed'; counts: PlaylistCounts; message?: string };
 
+/** Why an entry that is itself a playlist is not downloaded. */
+export const NESTED_PLAYLIST_MESSAGE = 'this entry is itself a playlist; playlists inside playlists are not expanded';
+
 /** How an entry's download ended, as its playlist counts it. */
 export function entryStatusOf(outcome: DownloadOutcome): EntryStatus {
   if (outcome.status === 'completed') return { state: 'completed', fromCache: outcome.fromCache };
@@ -277,7 +280,9 @@ export function entryStatusOf(outcome: DownloadOutcome): EntryStatus {
 }
 
 /** How a closed download workflow ended (its Temporal status and result), for a playlist that did not hear from it. */
-export function entryStatusFromClosed(status: string, result: DownloadOutcome | undefined): EntryStatus {
+export function entryStatusFromClosed(status: string, result: DownloadOutcome | PlaylistOutcome | undefined): EntryStatus {
+  // The entry's link is itself a playlist (it ran as one): not expanded inside another.
+  if (result && 'counts' in result) return { state: 'failed', message: NESTED_PLAYLIST_MESSAGE };
   if (status === 'COMPLETED' && result) return entryStatusOf(result);
   if (status === 'TERMINATED') return { state: 'failed', message: 'its download was terminated by an operator' };
   if (status === 'CANCELLED') return { state: 'cancelled' };

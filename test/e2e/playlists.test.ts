@@ -293,3 +293,41 @@ test('pause, resume and cancel of a playlist act on all its remaining entries', 
   await eventually(() => partials().length === 0, 20_000, 'the partial files removed');
   expect(stack.media.count('/slow/s-3.mp4')).toBe(0);
 });
+
+test("a playlist's pause and cancel leave alone an entry someone asked for directly", async () => {
+  const mine = stack.media.route('/shared-slow/mine.mp4', { bytesPerSecond: SLOW });
+  const theirs = stack.media.route('/shared-slow/theirs.mp4', { bytesPerSecond: 8_000 });
+  const direct = send(theirs, OTHER_ADMIN_ID);
+  await eventually(() => stack.media.count('/shared-slow/theirs.mp4') === 1, 30_000, 'the direct download to start');
+  const url = stack.media.page(
+    '/shared-slow.rss',
+    feed('Shared Slow', [
+      { title: 'Mine', url: mine },
+      { title: 'Theirs', url: theirs },
+    ]),
+    'application/rss+xml',
+  );
+  const messageId = send(url);
+  const id = shortId(keyOf(url));
+  await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Queued 2 videos/), 60_000, 'the playlist reply');
+  await eventually(() => stack.media.count('/shared-slow/mine.mp4') === 1, 30_000, 'the playlist entry to start');
+
+  expect(await stack.downloads.pause(id, { id: 'test', name: 'Tester' })).toMatchObject({ ok: true, state: 'paused' });
+  const mineId = shortId(keyOf(mine));
+  await eventuallyAsync(
+    async () => {
+      const v = await stack.downloads.describe(mineId);
+      return v.ok && v.state === 'paused';
+    },
+    30_000,
+    'the playlist-only entry paused',
+  );
+  // The entry someone asked for directly is not held by the playlist's pause.
+  expect(await stack.downloads.describe(shortId(keyOf(theirs)))).toMatchObject({ ok: true, paused: false, pausedBy: null });
+
+  expect(await stack.downloads.cancel(id, { id: 'test', name: 'Tester' })).toMatchObject({ ok: true, state: 'cancelled' });
+  expect(await stack.client.workflow.getHandle(downloadWorkflowId(keyOf(mine))).result()).toMatchObject({ status: 'cancelled' });
+  // ...nor stopped by its cancel: the person who asked gets the file.
+  await stack.telegram.waitForCall(replyTo(OTHER_ADMIN_ID, direct, /Downloaded/), 60_000, 'the direct requester told');
+  expect(stack.telegram.sentTo(OTHER_ADMIN_ID).filter((t) => /cancelled/i.test(t))).toEqual([]);
+});

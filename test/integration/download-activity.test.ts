@@ -527,6 +527,24 @@ describe('the direct source: plain media files without yt-dlp', () => {
     expect(media.bytesServed.get(route) ?? 0).toBeLessThan(media.clipSize);
   });
 
+  test('a stream without a size is stopped the moment it passes MAX_FILE_SIZE, and nothing is kept', async () => {
+    const route = '/direct/endless.mp4';
+    const failure = await failureOf(media.route(route, { chunked: true }), direct({ maxFileSizeBytes: 10_000 }));
+    expect(failure).toMatchObject({ type: 'TooLarge', nonRetryable: true });
+    expect(fs.readdirSync(path.join(downloadDir, '.incomplete'))).toEqual([]);
+    expect(fs.readdirSync(downloadDir).filter((f) => f !== '.incomplete')).toEqual([]);
+  });
+
+  test('audio, or a quality or container asked for, goes to yt-dlp: the direct source would save the file as served', async () => {
+    const url = media.route('/direct/for-audio.mp4');
+    const audio = { ...input(url), mode: 'audio' as const };
+    const file = (await new MockActivityEnvironment({ attempt: 1 }, quiet).run(
+      createDownloadActivities(direct()).download,
+      audio,
+    )) as DownloadedFile;
+    expect(file.filePath).toMatch(/\.mp3$/);
+  });
+
   test('404 and 503 are classified as yt-dlp failures are: permanent and transient', async () => {
     expect(await failureOf(media.route('/direct/missing.mp4', { status: 404 }), direct())).toMatchObject({
       type: 'NotFound',

@@ -150,7 +150,10 @@ export class MediaServer {
       if (req.method === 'HEAD') return void res.end();
       return send(file, 0, size - 1, res, route);
     }
-    const range = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
+    // A strong validator, so a resumed download may ask for the rest with If-Range.
+    const etag = `"${size}-${Math.floor(fs.statSync(file).mtimeMs)}"`;
+    const ifRange = req.headers['if-range'];
+    const range = ifRange === undefined || ifRange === etag ? /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '') : null;
     if (range) {
       const start = Number(range[1]);
       this.rangeStarts.set(pathname, [...(this.rangeStarts.get(pathname) ?? []), start]);
@@ -160,11 +163,12 @@ export class MediaServer {
         'content-length': end - start + 1,
         'content-range': `bytes ${start}-${end}/${size}`,
         'accept-ranges': 'bytes',
+        etag,
       });
       if (req.method === 'HEAD') return void res.end();
       return send(file, start, end, res, route);
     }
-    res.writeHead(200, { 'content-type': contentType, 'content-length': size, 'accept-ranges': 'bytes' });
+    res.writeHead(200, { 'content-type': contentType, 'content-length': size, 'accept-ranges': 'bytes', etag });
     if (req.method === 'HEAD') return void res.end();
     send(file, 0, size - 1, res, route);
   }

@@ -1,4 +1,4 @@
-// Runs the longest test files first, so the three jest workers finish together
+// Runs the longest test files first, so the jest workers finish together
 // instead of one long file starting last. Jest's own order uses timings cached
 // from earlier runs, which a clean clone (CI) does not have.
 import TestSequencer from '@jest/test-sequencer';

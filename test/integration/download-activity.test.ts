@@ -586,3 +586,28 @@ describe('USE_ARIA2C: yt-dlp hands plain HTTP formats to aria2c', () => {
     expect(fs.readFileSync(path.join(downloadDir, file.filePath))).toEqual(fs.readFileSync(media.clipPath));
   });
 });
+
+describe('COOKIES_FILE', () => {
+  test('yt-dlp gets a private copy: the file itself is never written, and no copy is left behind', async () => {
+    const cookies = path.join(downloadDir, '..', `cookies-${path.basename(downloadDir)}.txt`);
+    const text = '# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\tsecret-cookie-value-123\n';
+    fs.writeFileSync(cookies, text, { mode: 0o400 });
+    const before = fs.statSync(cookies).mtimeMs;
+    const copies = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('mediadl-cookies-'));
+    const leftBefore = copies().length;
+    try {
+      const base = deps();
+      const file = await downloadIn(
+        new MockActivityEnvironment({ attempt: 1 }, quiet),
+        deps({ ytDlpSettings: { ...base.ytDlpSettings, cookiesFile: cookies } }),
+        media.route('/cookies/clip.mp4'),
+      );
+      expect(file.sizeBytes).toBe(media.clipSize);
+      expect(fs.readFileSync(cookies, 'utf8')).toBe(text);
+      expect(fs.statSync(cookies).mtimeMs).toBe(before);
+      expect(copies().length).toBe(leftBefore);
+    } finally {
+      fs.rmSync(cookies, { force: true });
+    }
+  });
+});

@@ -331,3 +331,59 @@ test("a playlist's pause and cancel leave alone an entry someone asked for direc
   await stack.telegram.waitForCall(replyTo(OTHER_ADMIN_ID, direct, /Downloaded/), 60_000, 'the direct requester told');
   expect(stack.telegram.sentTo(OTHER_ADMIN_ID).filter((t) => /cancelled/i.test(t))).toEqual([]);
 });
+
+test('a playlist cancelled while its entries are still being listed stops the listing and queues nothing', async () => {
+  const entries = [1, 2].map((n) => ({ title: `Late ${n}`, url: stack.media.route(`/late/l-${n}.mp4`) }));
+  const file = path.join(stack.media.dir, 'late.rss');
+  fs.writeFileSync(file, feed('Late Show', entries));
+  // Every request for the feed waits 3 s (under yt-dlp's 5 s socket timeout here): the first
+  // (the download finding a playlist), then the listing's.
+  const url = stack.media.route('/late.rss', { file, contentType: 'application/rss+xml', delayMs: 3_000 });
+  const messageId = send(url);
+  const id = shortId(keyOf(url));
+  const handle = stack.client.workflow.getHandle(downloadWorkflowId(keyOf(url)));
+  await eventuallyAsync(
+    () =>
+      handle.describe().then(
+        (d) => d.type === PLAYLIST_WORKFLOW_TYPE,
+        () => false,
+      ),
+    30_000,
+    'the listing to begin',
+  );
+  await eventually(() => stack.media.count('/late.rss') === 2, 10_000, 'the listing to ask for the feed');
+
+  expect(await stack.downloads.cancel(id, { id: 'test', name: 'Tester' })).toMatchObject({ ok: true, state: 'cancelled' });
+  const summary = await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /cancelled by Tester/), 30_000, 'the summary');
+  expect(String(summary.payload.text)).toContain('0 videos');
+  expect(repliesTo(ADMIN_ID, messageId, /Queued \d+ videos/)).toEqual([]);
+  expect(stack.media.count('/late/l-1.mp4') + stack.media.count('/late/l-2.mp4')).toBe(0);
+  expect(await handle.result()).toMatchObject({ status: 'cancelled' });
+  // The listing was stopped: even after its feed has answered, no entry is ever started.
+  await new Promise((r) => setTimeout(r, 4_000));
+  expect(stack.media.count('/late/l-1.mp4') + stack.media.count('/late/l-2.mp4')).toBe(0);
+});
+
+test('a playlist inside a playlist is not expanded: that entry fails saying so, the others download', async () => {
+  const inner = stack.media.page(
+    '/nested/inner.rss',
+    feed('Inner', [{ title: 'Deep', url: stack.media.route('/nested/deep.mp4') }]),
+    'application/rss+xml',
+  );
+  const clip = stack.media.route('/nested/clip.mp4');
+  const outer = stack.media.page(
+    '/nested/outer.rss',
+    feed('Outer', [
+      { title: 'Clip', url: clip },
+      { title: 'Inner feed', url: inner },
+    ]),
+    'application/rss+xml',
+  );
+  const messageId = send(outer);
+  const summary = String(
+    (await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /Playlist "Outer" finished/), 90_000, 'the summary')).payload.text,
+  );
+  expect(summary).toContain('2 videos: downloaded: 1, already had: 0, failed: 1');
+  expect(summary).toContain('• Inner feed: this entry is itself a playlist; playlists inside playlists are not expanded');
+  expect(stack.media.count('/nested/deep.mp4')).toBe(0);
+});

@@ -4,7 +4,7 @@
 #   migrate: npx tsx scripts/migrate.ts
 FROM node:20-bookworm-slim
 
-# yt-dlp and ffmpeg do the downloading and merging; ca-certificates for HTTPS
+# yt-dlp and ffmpeg do the downloading and merging (aria2 for USE_ARIA2C=true); ca-certificates for HTTPS
 # (it also pulls in openssl, which the Prisma CLI uses to pick its engine build).
 # yt-dlp comes from bookworm-backports, as `npm run setup` installs it: the main
 # suite's 2023.03.04 fails on most sites and lacks the fix for CVE-2024-38519.
@@ -13,7 +13,7 @@ FROM node:20-bookworm-slim
 RUN printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
     > /etc/apt/sources.list.d/bookworm-backports.sources \
   && apt-get update \
-  && apt-get install -y --no-install-recommends ffmpeg ca-certificates \
+  && apt-get install -y --no-install-recommends ffmpeg aria2 ca-certificates \
   && apt-get install -y --no-install-recommends -t bookworm-backports yt-dlp \
   && rm -rf /var/lib/apt/lists/*
 

@@ -9,15 +9,8 @@ import { adminOnly } from './middleware/admin-only';
 import { correlation } from './middleware/correlation';
 import { oncePerUpdate } from './middleware/once-per-update';
 
-/** The commands the menu shows (the /help text explains each). */
-export const BOT_COMMANDS = [
-  { command: 'start', description: 'How to use this bot' },
-  { command: 'dl', description: 'Download with options: /dl <link> [720p] [mkv]' },
-  { command: 'audio', description: 'Download the sound only: /audio <link> [m4a]' },
-  { command: 'pause', description: 'Pause everything, or one download: /pause <id>' },
-  { command: 'resume', description: 'Continue everything, or one download: /resume <id>' },
-  { command: 'cancel', description: 'Stop a download for good: /cancel <id> (or all)' },
-];
+/** The commands the menu shows: from the one command table (bot/commands.ts). */
+export { BOT_COMMANDS } from './commands';
 
 /** The updates the bot handles: messages, and the buttons it sends. */
 export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;

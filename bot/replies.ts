@@ -2,6 +2,7 @@ import { describeRefusal, type Refusal } from '../domain/downloads/destinations'
 import type { DownloadedFile } from '../domain/downloads/definitions';
 import { REJECTION_REASONS, type UrlRejection } from '../domain/downloads/links';
 import { fitMessage, humanSize, shortUrl, shownTitle } from '../domain/downloads/messages';
+import { commandHelpLines } from './commands';
 
 /** What the bot says in reply to a message: help, refusals, and what happened to each link. */
 
@@ -11,15 +12,15 @@ export const HELP_TEXT = [
   'Links to the same video (even in different forms, like youtu.be and youtube.com) are downloaded once; everyone who asked is told when it is done.',
   'Every download has a short ID (in brackets in the replies) that the commands take.',
   '',
-  'Commands:',
-  '/start, /help - this message',
-  '/dl <link> [720p] [mkv] - download with a quality cap (2160p to 360p, or best) and a container (mp4, mkv, webm)',
-  '/audio <link> [m4a] - the sound only, as mp3 (or m4a)',
   'A playlist, channel or feed link downloads each of its videos into a folder named after it.',
-  '/pause - pause every download (running ones keep their partial files); /pause <id> - pause one',
-  '/resume - continue everything; /resume <id> - continue one',
-  '/cancel <id> - stop one download for good and remove its partial files; /cancel all - every download (asks first)',
+  '',
+  'Commands:',
+  ...commandHelpLines(),
 ].join('\n');
+
+export function unknownCommandText(command: string): string {
+  return `I do not know /${command.slice(0, 64)}. Send /help for the commands I know.`;
+}
 
 export const DL_USAGE_TEXT = 'Send /dl with a link, and options if you like: /dl <link> 720p mkv';
 export const AUDIO_USAGE_TEXT = 'Send /audio with a link, and m4a if you prefer it to mp3: /audio <link> m4a';

@@ -1,6 +1,7 @@
 import { Composer } from 'grammy';
 import type { MessageEntity } from 'grammy/types';
-import { intakeReplyText, NO_LINKS_TEXT } from '../replies';
+import { commandOf, isKnownCommand } from '../commands';
+import { intakeReplyText, NO_LINKS_TEXT, unknownCommandText } from '../replies';
 import type { BotContext } from '../context';
 import { queueLinks } from '../queue-links';
 
@@ -27,7 +28,16 @@ export function linksFromEntities(text: string, entities: MessageEntity[] | unde
 linksFeature.on(['message:text', 'message:caption'], async (ctx) => {
   const message = ctx.msg;
   const text = message.text ?? message.caption ?? '';
-  if (text.startsWith('/')) return;
+  if (text.startsWith('/')) {
+    // A command no feature took: a hint, unless it was meant for another bot in a group.
+    const found = commandOf(text);
+    const forUs = !found?.bot || found.bot.toLowerCase() === ctx.me.username.toLowerCase();
+    if (found && forUs && !isKnownCommand(found.command))
+      await ctx.reply(unknownCommandText(found.command), {
+        reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
+      });
+    return;
+  }
   const report = await queueLinks(ctx.deps, {
     text,
     extraUrls: linksFromEntities(text, message.entities ?? message.caption_entities),

@@ -185,6 +185,25 @@ test('/start explains how to use the bot', async () => {
   expect(String(help.payload.text)).toContain('/start');
 });
 
+test('an unknown command gets a short hint; a command meant for another bot in a group gets nothing', async () => {
+  const unknown = textMessage({ userId: ADMIN_ID, text: '/status' });
+  stack.telegram.pushUpdate(unknown);
+  const hint = await stack.telegram.waitForCall(
+    replyTo(ADMIN_ID, unknown.message.message_id, /I do not know \/status/),
+    30_000,
+    'the hint',
+  );
+  expect(String(hint.payload.text)).toContain('/help');
+
+  const group = -100_777;
+  const otherBot = textMessage({ userId: ADMIN_ID, chatId: group, text: '/status@some_other_bot' });
+  const ours = textMessage({ userId: ADMIN_ID, chatId: group, text: '/nonsense@test_downloader_bot' });
+  stack.telegram.pushUpdate(otherBot);
+  stack.telegram.pushUpdate(ours);
+  await stack.telegram.waitForCall(replyTo(group, ours.message.message_id, /I do not know \/nonsense/), 30_000, 'the hint in the group');
+  expect(stack.telegram.calls.filter(replyTo(group, otherBot.message.message_id, /./))).toEqual([]);
+});
+
 test('an internal error reaches the user only as a reference ID that is in the logs', async () => {
   // Telegram refuses the bot's reply once: the handler fails after the link was queued.
   stack.telegram.rateLimitNext = 1;

@@ -40,6 +40,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     inMenu: true,
   },
   {
+    command: 'status',
+    usage: ['/status'],
+    help: 'the machine (CPU, RAM, the download disk), downloads by state, and what is downloading now',
+    menu: 'Machine, downloads by state, progress',
+    role: 'admin',
+    inMenu: true,
+  },
+  {
     command: 'pause',
     usage: ['/pause', '/pause <id>'],
     help: 'pause every download (running ones keep their partial files), or one',

@@ -15,6 +15,7 @@ export type BotSettings = Pick<
   | 'ALLOWED_PRIVATE_HOSTS'
   | 'MAX_VIDEO_QUALITY'
   | 'PREFERRED_FORMAT'
+  | 'DOWNLOAD_DIR'
 >;
 
 /** What the bot's features need; production and tests each build one. */

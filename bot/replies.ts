@@ -3,6 +3,7 @@ import type { DownloadedFile } from '../domain/downloads/definitions';
 import { REJECTION_REASONS, type UrlRejection } from '../domain/downloads/links';
 import { fitMessage, humanSize, shortUrl, shownTitle } from '../domain/downloads/messages';
 import { commandHelpLines } from './commands';
+import type { SystemStats } from './system-stats';
 
 /** What the bot says in reply to a message: help, refusals, and what happened to each link. */
 
@@ -17,6 +18,58 @@ export const HELP_TEXT = [
   'Commands:',
   ...commandHelpLines(),
 ].join('\n');
+
+/** One active download as /status lists it. */
+export interface ActiveLine {
+  shortId: string;
+  url: string;
+  percent: number | null;
+  totalBytes: number | null;
+  speed: number | null;
+  etaSeconds: number | null;
+}
+
+export interface StatusReport {
+  system: SystemStats;
+  counts: Record<'queued' | 'waiting_for_disk' | 'downloading' | 'paused', number>;
+  globalPause: { pausedBy: string } | null;
+  active: ActiveLine[];
+}
+
+/** Whole seconds, minutes or hours, for an ETA. */
+function duration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+export function statusText(r: StatusReport): string {
+  const { system, counts } = r;
+  const disk = system.disk
+    ? `disk ${system.disk.usedPercent}% used, ${humanSize(system.disk.freeBytes)} free`
+    : 'disk: cannot read DOWNLOAD_DIR';
+  const lines = [
+    '📊 Status',
+    `CPU ${system.cpuPercent}% · RAM ${system.ramPercent}% · ${disk}`,
+    `Downloads: ${counts.downloading} downloading, ${counts.queued} queued, ${counts.waiting_for_disk} waiting for disk space, ${counts.paused} paused`,
+  ];
+  if (r.globalPause) lines.push(`⏸ Everything is paused (by ${r.globalPause.pausedBy}); /resume continues it.`);
+  if (r.active.length > 0) {
+    lines.push('', 'Downloading now:');
+    for (const a of r.active) {
+      const progress = [
+        a.percent !== null ? `${a.percent}%` : null,
+        a.totalBytes !== null ? `of ${humanSize(a.totalBytes)}` : null,
+        a.speed !== null ? `${humanSize(a.speed)}/s` : null,
+        a.etaSeconds !== null ? `ETA ${duration(a.etaSeconds)}` : null,
+      ]
+        .filter(Boolean)
+        .join(', ');
+      lines.push(`• [${a.shortId}] ${shortUrl(a.url, 60)}${progress ? ` - ${progress}` : ' - starting'}`);
+    }
+  }
+  return fitMessage(lines.join('\n'));
+}
 
 export function unknownCommandText(command: string): string {
   return `I do not know /${command.slice(0, 64)}. Send /help for the commands I know.`;

@@ -288,6 +288,22 @@ export class DownloadsClient {
     return running ? 'joined' : 'started';
   }
 
+  /**
+   * How many downloads (and playlists) are in each state that has not ended,
+   * from Temporal's visibility: one count per state, never a look at each workflow.
+   */
+  async countByState(): Promise<Record<(typeof ACTIVE_STATES)[number], number>> {
+    return this.withDeadline(async () => {
+      const counts = await Promise.all(
+        ACTIVE_STATES.map(async (state) => {
+          const { count } = await this.temporal.workflow.count(`${DOWNLOAD_TYPES_QUERY} AND ExecutionStatus = 'Running' AND DownloadState = '${state}'`);
+          return [state, count] as const;
+        }),
+      );
+      return Object.fromEntries(counts) as Record<(typeof ACTIVE_STATES)[number], number>;
+    });
+  }
+
   /** Whether everything is paused, by whom, and how many downloads are running. */
   async globalState(): Promise<ControlView> {
     const attempt = () =>

@@ -186,22 +186,46 @@ test('/start explains how to use the bot', async () => {
 });
 
 test('an unknown command gets a short hint; a command meant for another bot in a group gets nothing', async () => {
-  const unknown = textMessage({ userId: ADMIN_ID, text: '/status' });
+  const unknown = textMessage({ userId: ADMIN_ID, text: '/frobnicate' });
   stack.telegram.pushUpdate(unknown);
   const hint = await stack.telegram.waitForCall(
-    replyTo(ADMIN_ID, unknown.message.message_id, /I do not know \/status/),
+    replyTo(ADMIN_ID, unknown.message.message_id, /I do not know \/frobnicate/),
     30_000,
     'the hint',
   );
   expect(String(hint.payload.text)).toContain('/help');
 
   const group = -100_777;
-  const otherBot = textMessage({ userId: ADMIN_ID, chatId: group, text: '/status@some_other_bot' });
+  const otherBot = textMessage({ userId: ADMIN_ID, chatId: group, text: '/frobnicate@some_other_bot' });
   const ours = textMessage({ userId: ADMIN_ID, chatId: group, text: '/nonsense@test_downloader_bot' });
   stack.telegram.pushUpdate(otherBot);
   stack.telegram.pushUpdate(ours);
   await stack.telegram.waitForCall(replyTo(group, ours.message.message_id, /I do not know \/nonsense/), 30_000, 'the hint in the group');
   expect(stack.telegram.calls.filter(replyTo(group, otherBot.message.message_id, /./))).toEqual([]);
+});
+
+test('/status: the machine, downloads by state from visibility, and the running download with its progress', async () => {
+  const url = stack.media.route('/videos/status-slow.mp4', { bytesPerSecond: 4_000 });
+  const link = textMessage({ userId: ADMIN_ID, text: url });
+  stack.telegram.pushUpdate(link);
+  await stack.telegram.waitForCall(replyTo(ADMIN_ID, link.message.message_id, /Queued 1 download/), 30_000, 'the intake reply');
+  const id = contentKey(url).slice(0, 8);
+  // Visibility and the heartbeat catch up within seconds: ask until the running download shows its progress.
+  let text = '';
+  const deadline = Date.now() + 30_000;
+  while (!new RegExp(`\\[${id}\\] .* - \\d+(\\.\\d)?%`).test(text)) {
+    if (Date.now() > deadline) throw new Error(`no progress in /status: ${text}`);
+    const status = textMessage({ userId: ADMIN_ID, text: '/status' });
+    stack.telegram.pushUpdate(status);
+    text = String(
+      (await stack.telegram.waitForCall(replyTo(ADMIN_ID, status.message.message_id, /📊 Status/), 30_000, '/status')).payload.text,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  expect(text).toMatch(/CPU \d+% · RAM \d+% · disk \d+% used, .* free/);
+  expect(text).toMatch(/Downloads: [1-9]\d* downloading, \d+ queued, \d+ waiting for disk space, \d+ paused/);
+  expect(text).toContain('Downloading now:');
+  await stack.downloads.cancel(id, { id: 'test', name: 'the status test' });
 });
 
 test('an internal error reaches the user only as a reference ID that is in the logs', async () => {

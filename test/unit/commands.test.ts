@@ -37,6 +37,6 @@ test('a command is read with its bot name and any case; other text is not a comm
   expect(commandOf('/ nothing')).toBeNull();
   expect(commandOf('https://example.com/a.mp4')).toBeNull();
   expect(isKnownCommand('pause')).toBe(true);
-  expect(isKnownCommand('status')).toBe(false);
-  expect(unknownCommandText('status')).toBe('I do not know /status. Send /help for the commands I know.');
+  expect(isKnownCommand('frobnicate')).toBe(false);
+  expect(unknownCommandText('frobnicate')).toBe('I do not know /frobnicate. Send /help for the commands I know.');
 });

@@ -1,4 +1,4 @@
-import { intakeReplyText, internalErrorText, type IntakeReport } from '../../bot/replies';
+import { intakeReplyText, internalErrorText, statusText, type IntakeReport } from '../../bot/replies';
 import { REJECTION_REASONS } from '../../domain/downloads/links';
 import { MAX_MESSAGE_LENGTH, shortUrl } from '../../domain/downloads/messages';
 
@@ -138,4 +138,40 @@ describe('message length', () => {
 
 test('internalErrorText gives the ref to quote', () => {
   expect(internalErrorText('a1b2c3d4e5f6')).toMatch(/\(ref: a1b2c3d4e5f6\)$/);
+});
+
+describe('/status', () => {
+  const system = { cpuPercent: 12, ramPercent: 34, disk: { usedPercent: 56, freeBytes: 120 * 1024 ** 3 } };
+  const counts = { queued: 5, waiting_for_disk: 1, downloading: 2, paused: 3 };
+
+  test('the machine, the counts by state, the global pause and each running download', () => {
+    const text = statusText({
+      system,
+      counts,
+      globalPause: { pausedBy: 'Ann' },
+      active: [
+        {
+          shortId: '1a2b3c4d',
+          url: 'https://example.com/a.mp4',
+          percent: 45.5,
+          totalBytes: 120 * 1024 ** 2,
+          speed: 2 * 1024 ** 2,
+          etaSeconds: 55,
+        },
+        { shortId: '5e6f7a8b', url: 'https://example.com/b.mp4', percent: null, totalBytes: null, speed: null, etaSeconds: null },
+      ],
+    });
+    expect(text).toContain('CPU 12% · RAM 34% · disk 56% used, 120 GB free');
+    expect(text).toContain('Downloads: 2 downloading, 5 queued, 1 waiting for disk space, 3 paused');
+    expect(text).toContain('Everything is paused (by Ann)');
+    expect(text).toContain('• [1a2b3c4d] https://example.com/a.mp4 - 45.5%, of 120 MB, 2.0 MB/s, ETA 55 s');
+    expect(text).toContain('• [5e6f7a8b] https://example.com/b.mp4 - starting');
+  });
+
+  test('a disk that cannot be read is said so; nothing running lists nothing', () => {
+    const text = statusText({ system: { ...system, disk: null }, counts, globalPause: null, active: [] });
+    expect(text).toContain('disk: cannot read DOWNLOAD_DIR');
+    expect(text).not.toContain('Downloading now');
+    expect(text).not.toContain('paused (by');
+  });
 });

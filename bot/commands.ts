@@ -40,6 +40,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     inMenu: true,
   },
   {
+    command: 'queue',
+    usage: ['/queue', '/queue all'],
+    help: "your downloads not yet ended (or everyone's), newest first, with state, percent and ETA",
+    menu: 'Downloads not yet ended: /queue (or all)',
+    role: 'admin',
+    inMenu: true,
+  },
+  {
     command: 'status',
     usage: ['/status'],
     help: 'the machine (CPU, RAM, the download disk), downloads by state, and what is downloading now',

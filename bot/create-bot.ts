@@ -3,6 +3,7 @@ import { internalErrorText } from './replies';
 import type { BotContext, BotDeps } from './context';
 import { controlFeature } from './features/control';
 import { downloadsFeature } from './features/downloads';
+import { queueFeature } from './features/queue';
 import { statusFeature } from './features/status';
 import { linksFeature } from './features/links';
 import { startFeature } from './features/start';
@@ -41,6 +42,7 @@ export function createBot(deps: BotDeps, connection: BotConnection): Bot<BotCont
   features.use(controlFeature);
   features.use(downloadsFeature);
   features.use(statusFeature);
+  features.use(queueFeature);
   features.use(linksFeature);
   bot.catch((error) => {
     deps.logger.error({ err: describeError(error.error) }, 'unhandled bot error');

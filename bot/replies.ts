@@ -71,6 +71,35 @@ export function statusText(r: StatusReport): string {
   return fitMessage(lines.join('\n'));
 }
 
+/** One download as /queue lists it. */
+export interface QueueRow {
+  shortId: string;
+  url: string;
+  state: string;
+  percent: number | null;
+  etaSeconds: number | null;
+}
+
+const STATE_WORDS: Record<string, string> = {
+  queued: 'queued',
+  waiting_for_disk: 'waiting for disk space',
+  downloading: 'downloading',
+  paused: 'paused',
+};
+
+export function queueText(rows: QueueRow[], where: { scope: 'mine' | 'all'; page: number }): string {
+  const whose = where.scope === 'all' ? "Everyone's downloads" : 'Your downloads';
+  if (rows.length === 0) return where.page > 1 ? `${whose}: no more.` : `${whose}: nothing queued, running or paused.`;
+  const lines = [`📋 ${whose} not yet ended${where.page > 1 ? ` (page ${where.page})` : ''}, newest first:`];
+  for (const r of rows) {
+    const progress = [r.percent !== null ? `${r.percent}%` : null, r.etaSeconds !== null ? `ETA ${duration(r.etaSeconds)}` : null]
+      .filter(Boolean)
+      .join(', ');
+    lines.push(`• [${r.shortId}] ${shortUrl(r.url, 60)} - ${STATE_WORDS[r.state] ?? r.state}${progress ? `, ${progress}` : ''}`);
+  }
+  return fitMessage(lines.join('\n'));
+}
+
 export function unknownCommandText(command: string): string {
   return `I do not know /${command.slice(0, 64)}. Send /help for the commands I know.`;
 }

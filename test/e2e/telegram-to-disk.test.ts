@@ -4,7 +4,7 @@ import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
 import { downloadWorkflowId } from '../../domain/downloads/definitions';
 import type { RecordedCall } from '../support/fake-bot-api';
 import { ADMIN_ID, BOT_TOKEN, OTHER_ADMIN_ID, STRANGER_ID, startStack, type Stack } from '../support/stack';
-import { textMessage } from '../support/telegram-updates';
+import { callbackQuery, textMessage } from '../support/telegram-updates';
 
 /**
  * A Telegram message to a file on disk, through the real bot, Temporal, the real
@@ -226,6 +226,51 @@ test('/status: the machine, downloads by state from visibility, and the running 
   expect(text).toMatch(/Downloads: [1-9]\d* downloading, \d+ queued, \d+ waiting for disk space, \d+ paused/);
   expect(text).toContain('Downloading now:');
   await stack.downloads.cancel(id, { id: 'test', name: 'the status test' });
+});
+
+test("/queue: your downloads not yet ended, newest first, ten to a page with buttons; /queue all: everyone's", async () => {
+  const urls = Array.from({ length: 11 }, (_, i) => stack.media.route(`/videos/queued-${i}.mp4`, { bytesPerSecond: 1_000 }));
+  const links = textMessage({ userId: ADMIN_ID, text: urls.join('\n') });
+  stack.telegram.pushUpdate(links);
+  await stack.telegram.waitForCall(replyTo(ADMIN_ID, links.message.message_id, /Queued 11 downloads/), 30_000, 'the intake reply');
+  const ask = async (userId: number, text: string) => {
+    const update = textMessage({ userId, text });
+    stack.telegram.pushUpdate(update);
+    return stack.telegram.waitForCall(replyTo(userId, update.message.message_id, /downloads/), 30_000, text);
+  };
+  try {
+    // Visibility lists new workflows within a moment: ask until all eleven are there.
+    let first = await ask(ADMIN_ID, '/queue');
+    const deadline = Date.now() + 20_000;
+    while (!(first.payload.reply_markup && (String(first.payload.text).match(/• \[/g) ?? []).length === 10)) {
+      if (Date.now() > deadline) throw new Error(`the queue never showed ten rows and a button: ${String(first.payload.text)}`);
+      await new Promise((r) => setTimeout(r, 500));
+      first = await ask(ADMIN_ID, '/queue');
+    }
+    const text = String(first.payload.text);
+    expect(text).toMatch(/^📋 Your downloads not yet ended, newest first:/);
+    // Newest first: the last link of the message is on the first page.
+    expect(text).toContain(`[${contentKey(urls[10]!).slice(0, 8)}]`);
+    expect(text).toMatch(/- (queued|downloading|waiting for disk space)/);
+    const keyboard = first.payload.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> };
+    expect(keyboard.inline_keyboard[0]!.map((b) => b.text)).toEqual(['Older ›']);
+
+    const before = stack.telegram.calls.length;
+    stack.telegram.pushUpdate(callbackQuery({ userId: ADMIN_ID, data: keyboard.inline_keyboard[0]![0]!.callback_data }));
+    const page2 = await stack.telegram.waitForCall(
+      (c) => stack.telegram.calls.indexOf(c) >= before && c.method === 'editMessageText' && /page 2/.test(String(c.payload.text)),
+      30_000,
+      'page 2',
+    );
+    expect((String(page2.payload.text).match(/• \[/g) ?? []).length).toBe(1);
+    expect(String(page2.payload.text)).toContain(`[${contentKey(urls[0]!).slice(0, 8)}]`);
+
+    // Someone else's /queue does not show them; /queue all does.
+    expect(String((await ask(OTHER_ADMIN_ID, '/queue')).payload.text)).toContain('nothing queued, running or paused');
+    expect(String((await ask(OTHER_ADMIN_ID, '/queue all')).payload.text)).toMatch(/^📋 Everyone's downloads/);
+  } finally {
+    await stack.downloads.cancelAll({ id: 'test', name: 'the queue test' });
+  }
 });
 
 test('an internal error reaches the user only as a reference ID that is in the logs', async () => {

@@ -1,4 +1,4 @@
-import { intakeReplyText, internalErrorText, statusText, type IntakeReport } from '../../bot/replies';
+import { intakeReplyText, internalErrorText, queueText, statusText, type IntakeReport } from '../../bot/replies';
 import { REJECTION_REASONS } from '../../domain/downloads/links';
 import { MAX_MESSAGE_LENGTH, shortUrl } from '../../domain/downloads/messages';
 
@@ -173,5 +173,25 @@ describe('/status', () => {
     expect(text).toContain('disk: cannot read DOWNLOAD_DIR');
     expect(text).not.toContain('Downloading now');
     expect(text).not.toContain('paused (by');
+  });
+});
+
+describe('/queue', () => {
+  test('each row: short ID, link, state in words, and for a running one its percent and ETA', () => {
+    const text = queueText(
+      [
+        { shortId: '1a2b3c4d', url: 'https://example.com/a.mp4', state: 'downloading', percent: 12.5, etaSeconds: 300 },
+        { shortId: '5e6f7a8b', url: 'https://example.com/b.mp4', state: 'waiting_for_disk', percent: null, etaSeconds: null },
+      ],
+      { scope: 'mine', page: 1 },
+    );
+    expect(text).toBe(
+      '📋 Your downloads not yet ended, newest first:\n• [1a2b3c4d] https://example.com/a.mp4 - downloading, 12.5%, ETA 5 min\n• [5e6f7a8b] https://example.com/b.mp4 - waiting for disk space',
+    );
+  });
+
+  test('empty, and past the last page', () => {
+    expect(queueText([], { scope: 'all', page: 1 })).toBe("Everyone's downloads: nothing queued, running or paused.");
+    expect(queueText([], { scope: 'mine', page: 3 })).toBe('Your downloads: no more.');
   });
 });

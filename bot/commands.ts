@@ -40,6 +40,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     inMenu: true,
   },
   {
+    command: 'retry',
+    usage: ['/retry <id>', '/retry all'],
+    help: 'a new run of a failed download (you are told how it ends), or of every recent failed one',
+    menu: 'Run a failed download again: /retry <id> (or all)',
+    role: 'admin',
+    inMenu: true,
+  },
+  {
     command: 'queue',
     usage: ['/queue', '/queue all'],
     help: "your downloads not yet ended (or everyone's), newest first, with state, percent and ETA",

@@ -72,3 +72,33 @@ controlFeature.callbackQuery(CANCEL_ALL_KEEP, async (ctx) => {
   await ctx.answerCallbackQuery();
   await ctx.editMessageText('Nothing was cancelled.');
 });
+
+/** /retry <id>: a new run of a failed download, and you are told how it ends; /retry all: every recent failed one. */
+controlFeature.command('retry', async (ctx) => {
+  const id = ctx.match.trim();
+  const { downloads } = ctx.deps;
+  const subscriber = {
+    chatId: ctx.chat.id,
+    userId: ctx.from?.id ?? ctx.chat.id,
+    messageId: ctx.msg.message_id,
+    correlationId: ctx.correlationId,
+  };
+  if (!id)
+    return void (await ctx.reply(
+      'Give the ID of the failed download to retry (shown in brackets in my replies), or "all": /retry 1a2b3c4d',
+    ));
+  if (id.toLowerCase() !== 'all') {
+    const result = await downloads.retry(id, subscriber);
+    return void (await ctx.reply(
+      result.ok ? `🔁 Retrying [${result.shortId}]; you will be told how it ends.` : `Could not retry: ${result.message}`,
+    ));
+  }
+  const keys = await downloads.failedKeys().catch(() => null);
+  if (keys === null) return void (await ctx.reply(UNAVAILABLE));
+  if (keys.length === 0) return void (await ctx.reply('Nothing to retry: no download has failed.'));
+  const results = await Promise.all(keys.map((key) => downloads.retry(key, subscriber)));
+  const retried = results.filter((r) => r.ok).length;
+  await ctx.reply(
+    `🔁 Retrying ${retried} failed download${retried === 1 ? '' : 's'}${retried < keys.length ? ` (${keys.length - retried} could not be)` : ''}; you will be told how each ends.`,
+  );
+});

@@ -31,6 +31,7 @@ import {
   entryStatusFromClosed,
   type DownloadOutcome,
   type EntryStatus,
+  type PlaylistInput,
   type PlaylistOutcome,
   searchAttributes,
   shortId,
@@ -286,6 +287,53 @@ export class DownloadsClient {
       memo: { url: input.url, normalizedUrl: input.normalizedUrl, mode: input.mode, options: input.options ?? {}, ...(input.folder ? { folder: input.folder } : {}) },
     });
     return running ? 'joined' : 'started';
+  }
+
+  /**
+   * A new run of a failed download (or playlist), with the same link, mode and
+   * options, read from its last run's start; `subscriber` is told how it ends.
+   * The failed run stays in Temporal's history and the record keeps counting attempts.
+   */
+  async retry(id: string, subscriber: Subscriber): Promise<({ ok: true; shortId: string } & Pick<StartResult, 'outcome'>) | Refused> {
+    const resolved = await this.resolve(id);
+    if (!resolved.ok) return resolved;
+    const workflowId = downloadWorkflowId(resolved.contentKey);
+    return this.withDeadline(async () => {
+      const handle = this.temporal.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      const summary = summaryOf(description);
+      if (description.status.name === 'RUNNING')
+        return { ok: false as const, reason: 'refused' as const, message: 'it has not failed: it is still running' };
+      if (summary.state !== 'failed') return { ok: false as const, reason: 'finished' as const, message: `${endedText(summary.state)}; only a failed download is retried` };
+      const history = await handle.fetchHistory();
+      const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+      const started = payload ? (defaultPayloadConverter.fromPayload(payload) as DownloadInput | PlaylistInput) : null;
+      const original = started && 'source' in started ? started.source : started;
+      if (!original?.contentKey) return { ok: false as const, reason: 'refused' as const, message: 'its first request could not be read back' };
+      const input: DownloadInput = { ...original, carried: undefined, correlationId: subscriber.correlationId, policy: this.settings.policy };
+      await this.ensureControl();
+      const outcome = await this.signalWithStart(input, subscriber.userId, (options) =>
+        this.temporal.workflow.signalWithStart(DOWNLOAD_WORKFLOW_TYPE, { ...options, signal: subscribeSignal, signalArgs: [subscriber] }),
+      );
+      return { ok: true as const, shortId: resolved.shortId, outcome };
+    });
+  }
+
+  /** The most recent downloads whose last run failed (at most `limit`), for /retry all. */
+  async failedKeys(limit = 50): Promise<string[]> {
+    return this.withDeadline(async () => {
+      const keys: string[] = [];
+      const seen = new Set<string>();
+      for await (const info of this.temporal.workflow.list({ query: `${DOWNLOAD_TYPES_QUERY} AND ExecutionStatus != 'Running' AND DownloadState = 'failed'` })) {
+        if (seen.has(info.workflowId)) continue;
+        seen.add(info.workflowId);
+        // Only if no later run has taken its place (a newer run may be running or have succeeded).
+        const latest = await this.temporal.workflow.getHandle(info.workflowId).describe();
+        if (latest.runId === info.runId) keys.push(contentKeyOf(info.workflowId)!);
+        if (keys.length >= limit || seen.size >= limit * 4) break;
+      }
+      return keys;
+    });
   }
 
   /**

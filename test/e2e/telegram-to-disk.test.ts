@@ -273,6 +273,36 @@ test("/queue: your downloads not yet ended, newest first, ten to a page with but
   }
 });
 
+test('/retry <id> runs a failed download again and tells whoever retried it; a finished one is refused', async () => {
+  const route = '/videos/comes-back.mp4';
+  const url = stack.media.route(route, { status: 404 });
+  const link = textMessage({ userId: ADMIN_ID, text: url });
+  stack.telegram.pushUpdate(link);
+  await stack.telegram.waitForCall(replyTo(ADMIN_ID, link.message.message_id, /Download failed/), 60_000, 'the failure');
+  const id = contentKey(url).slice(0, 8);
+  const handle = stack.client.workflow.getHandle(downloadWorkflowId(contentKey(url)));
+  await handle.result();
+  const failedRun = (await handle.describe()).runId;
+
+  stack.media.route(route); // the file is back
+  const retry = textMessage({ userId: OTHER_ADMIN_ID, text: `/retry ${id}` });
+  stack.telegram.pushUpdate(retry);
+  const answer = await stack.telegram.waitForCall(
+    (c) =>
+      c.method === 'sendMessage' && Number(c.payload.chat_id) === OTHER_ADMIN_ID && /Retrying|Could not retry/.test(String(c.payload.text)),
+    30_000,
+    'the answer to /retry',
+  );
+  expect(String(answer.payload.text)).toBe(`🔁 Retrying [${id}]; you will be told how it ends.`);
+  await stack.telegram.waitForCall(replyTo(OTHER_ADMIN_ID, retry.message.message_id, /Downloaded/), 60_000, 'the retried download');
+  // A new run; the failed one stays in the history.
+  expect((await handle.describe()).runId).not.toBe(failedRun);
+  expect((await stack.client.workflow.getHandle(downloadWorkflowId(contentKey(url)), failedRun).describe()).status.name).toBe('COMPLETED');
+
+  const again = await stack.downloads.retry(id, { chatId: ADMIN_ID, userId: ADMIN_ID, messageId: 999_001, correlationId: 'retry-again' });
+  expect(again).toMatchObject({ ok: false, message: expect.stringContaining('only a failed download is retried') });
+});
+
 test('an internal error reaches the user only as a reference ID that is in the logs', async () => {
   // Telegram refuses the bot's reply once: the handler fails after the link was queued.
   stack.telegram.rateLimitNext = 1;

@@ -20,7 +20,14 @@ let stack: Stack;
 
 beforeAll(async () => {
   // The largest cap allowed; two entries of a playlist at once (the large feed below asks for more).
-  stack = await startStack({ MAX_PLAYLIST_VIDEOS: '1000', PLAYLIST_PARALLEL: '2', HEARTBEAT_TIMEOUT_SECONDS: '10', DIRECT_SOURCE: 'true' });
+  stack = await startStack({
+    MAX_PLAYLIST_VIDEOS: '1000',
+    PLAYLIST_PARALLEL: '2',
+    HEARTBEAT_TIMEOUT_SECONDS: '10',
+    DIRECT_SOURCE: 'true',
+    // A slow feed below must not time yt-dlp out (the stack's default is 5 s).
+    SOCKET_TIMEOUT: '30',
+  });
 });
 
 afterAll(async () => {
@@ -336,9 +343,9 @@ test('a playlist cancelled while its entries are still being listed stops the li
   const entries = [1, 2].map((n) => ({ title: `Late ${n}`, url: stack.media.route(`/late/l-${n}.mp4`) }));
   const file = path.join(stack.media.dir, 'late.rss');
   fs.writeFileSync(file, feed('Late Show', entries));
-  // Every request for the feed waits 3 s (under yt-dlp's 5 s socket timeout here): the first
-  // (the download finding a playlist), then the listing's.
-  const url = stack.media.route('/late.rss', { file, contentType: 'application/rss+xml', delayMs: 3_000 });
+  // Every request for the feed waits 5 s: the first (the download finding a playlist), then the
+  // listing's, which the cancel below stops while it waits.
+  const url = stack.media.route('/late.rss', { file, contentType: 'application/rss+xml', delayMs: 5_000 });
   const messageId = send(url);
   const id = shortId(keyOf(url));
   const handle = stack.client.workflow.getHandle(downloadWorkflowId(keyOf(url)));
@@ -351,7 +358,7 @@ test('a playlist cancelled while its entries are still being listed stops the li
     30_000,
     'the listing to begin',
   );
-  await eventually(() => stack.media.count('/late.rss') === 2, 10_000, 'the listing to ask for the feed');
+  await eventually(() => stack.media.count('/late.rss') >= 2, 30_000, 'the listing to ask for the feed');
 
   expect(await stack.downloads.cancel(id, { id: 'test', name: 'Tester' })).toMatchObject({ ok: true, state: 'cancelled' });
   const summary = await stack.telegram.waitForCall(replyTo(ADMIN_ID, messageId, /cancelled by Tester/), 30_000, 'the summary');

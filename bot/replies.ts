@@ -104,8 +104,10 @@ export function unknownCommandText(command: string): string {
   return `I do not know /${command.slice(0, 64)}. Send /help for the commands I know.`;
 }
 
-export const DL_USAGE_TEXT = 'Send /dl with a link, and options if you like: /dl <link> 720p mkv';
-export const AUDIO_USAGE_TEXT = 'Send /audio with a link, and m4a if you prefer it to mp3: /audio <link> m4a';
+export const DL_USAGE_TEXT =
+  'Send /dl with a link, and options if you like: /dl <link> 720p mkv (or send /dl as a reply to a message with links)';
+export const AUDIO_USAGE_TEXT =
+  'Send /audio with a link, and m4a if you prefer it to mp3: /audio <link> m4a (or send /audio as a reply to a message with links)';
 
 export const NOT_ALLOWED_TEXT = 'Sorry, this bot is private. Ask its owner to add your Telegram user ID.';
 export const NO_LINKS_TEXT = 'I found no links in that message. Send me http:// or https:// links to download.';

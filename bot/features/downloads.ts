@@ -35,10 +35,16 @@ async function queueWithOptions(ctx: BotContext, mode: DownloadMode): Promise<vo
 
   const parsed = parseOptionWords(mode, optionWords);
   if (!parsed.ok) return void (await reply(`Nothing was queued: ${parsed.message}`));
-  if (linkWords.length === 0 && extraUrls.length === 0) return void (await reply(mode === 'audio' ? AUDIO_USAGE_TEXT : DL_USAGE_TEXT));
+  // Without links of its own, a command sent as a reply takes the links of the message it answers.
+  const quoted = message.reply_to_message;
+  const quotedText = quoted ? (quoted.text ?? quoted.caption ?? '') : '';
+  const useQuoted = linkWords.length === 0 && extraUrls.length === 0;
+  const quotedLinks = useQuoted && quoted ? linksFromEntities(quotedText, quoted.entities ?? quoted.caption_entities) : [];
+  if (useQuoted && findLinkCandidates(quotedText).length === 0 && quotedLinks.length === 0)
+    return void (await reply(mode === 'audio' ? AUDIO_USAGE_TEXT : DL_USAGE_TEXT));
   const report = await queueLinks(ctx.deps, {
-    text: linkWords.join(' '),
-    extraUrls,
+    text: useQuoted ? quotedText : linkWords.join(' '),
+    extraUrls: useQuoted ? quotedLinks : extraUrls,
     chatId: ctx.chat!.id,
     userId: ctx.from?.id ?? ctx.chat!.id,
     messageId: message.message_id,

@@ -123,3 +123,22 @@ test('a word that is not an option is named, and nothing is queued', async () =>
     stack.client.workflow.getHandle(downloadWorkflowId(key(url, 'video', { maxHeight: 1080, container: 'mp4' }))).describe(),
   ).rejects.toThrow();
 });
+
+test('/audio sent as a reply to a message with links takes those links', async () => {
+  const url = stack.media.route('/options/replied.mp4');
+  const original = send(`have a look: ${url}`);
+  await savedFile(original); // the link itself was queued as a video
+  const reply = textMessage({ userId: ADMIN_ID, text: '/audio m4a' });
+  reply.message.reply_to_message = {
+    ...textMessage({ userId: ADMIN_ID, text: `have a look: ${url}`, messageId: original }).message,
+    reply_to_message: undefined,
+  };
+  stack.telegram.pushUpdate(reply);
+  const ack = await stack.telegram.waitForCall(
+    replyTo(reply.message.message_id, /Queued 1 download \(audio, m4a\)/),
+    30_000,
+    'the intake reply',
+  );
+  expect(String(ack.payload.text)).toContain(url);
+  expect(await savedFile(reply.message.message_id)).toMatch(/\.m4a$/);
+});

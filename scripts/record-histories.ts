@@ -63,7 +63,7 @@ async function partway(stack: Stack, url: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const stack = await startStack({ MAX_CONCURRENT: '2', HEARTBEAT_TIMEOUT_SECONDS: '10', PLAYLIST_PARALLEL: '2' });
+  const stack = await startStack({ MAX_CONCURRENT: '2', HEARTBEAT_TIMEOUT_SECONDS: '10', PLAYLIST_PARALLEL: '2', SOCKET_TIMEOUT: '30' });
   try {
     const completed = stack.media.route('/record/completed.mp4');
     sendLink(stack, completed);
@@ -173,6 +173,27 @@ async function main(): Promise<void> {
       subscriber: { chatId: ADMIN_ID, userId: ADMIN_ID, messageId: 2, correlationId: 'record-many' },
     });
     await saveAllRuns(stack, 'playlist-continued', downloadWorkflowId(keyOf(manyFeed)));
+
+    // A feed inside a feed: the inner one, met as an entry, fails as "not expanded".
+    const deep = stack.media.route('/record/deep.mp4');
+    const innerFeed = stack.media.page('/record/inner.rss', feed('Inner Show', [deep]), 'application/rss+xml');
+    const outerFeed = stack.media.page(
+      '/record/outer.rss',
+      feed('Outer Show', [stack.media.route('/record/outer-1.mp4'), innerFeed]),
+      'application/rss+xml',
+    );
+    sendLink(stack, outerFeed);
+    await saveAllRuns(stack, 'playlist-nested', downloadWorkflowId(keyOf(outerFeed)));
+    await save(stack, 'playlist-nested-entry', downloadWorkflowId(keyOf(innerFeed)));
+
+    // A playlist cancelled while its listing waits on a slow feed.
+    const lateFile = path.join(stack.media.dir, 'late.rss');
+    fs.writeFileSync(lateFile, feed('Late Show', [stack.media.route('/record/late-1.mp4')]));
+    const lateFeed = stack.media.route('/record/late.rss', { file: lateFile, contentType: 'application/rss+xml', delayMs: 4_000 });
+    sendLink(stack, lateFeed);
+    await eventually(() => stack.media.count('/record/late.rss') >= 2, 60_000, 'the listing to ask for the slow feed');
+    console.log('cancel while listing:', JSON.stringify(await stack.downloads.cancel(keyOf(lateFeed), admin)));
+    await saveAllRuns(stack, 'playlist-cancelled-while-listing', downloadWorkflowId(keyOf(lateFeed)));
 
     await save(stack, 'control', controlWorkflowId(stack.config.TASK_QUEUE), true);
   } finally {

@@ -18,7 +18,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
-import type { DownloadQueueActivities, LightActivities } from '../activities';
+import type { DownloadQueueActivities } from '../activities';
+import { classifiedFailure, notifier, records } from './common';
 import {
   cancelUpdate,
   controlWorkflowId,
@@ -49,7 +50,7 @@ import {
   type PlaylistInput,
   type Subscriber,
 } from '../domain/downloads/definitions';
-import { DISK_LOW, ERROR_KINDS, isErrorKind } from '../domain/downloads/errors';
+import { DISK_LOW, ERROR_KINDS } from '../domain/downloads/errors';
 
 /** How many times a disk that filled up mid-download sends us back to wait for space. */
 const MAX_DISK_FULL_ROUNDS = 20;
@@ -81,15 +82,6 @@ export const PLAYLIST_PATCH = 'downloads-playlists-v1';
 export const LEAN_PATCH = 'downloads-lean-v1';
 
 function activitiesFor(policy: DownloadPolicy) {
-  // Database writes retry until PostgreSQL is back: nothing accepted is lost.
-  const records = proxyActivities<LightActivities>({
-    startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-  });
-  const notifier = proxyActivities<LightActivities>({
-    startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12 },
-  });
   // One quick look first, so the workflow knows (and operators see) when it waits.
   // Low disk is its answer, not a failure to retry; a lost worker is retried.
   const diskNow = proxyActivities<DownloadQueueActivities>({
@@ -139,12 +131,7 @@ function describeFailure(err: unknown, step: 'disk' | 'download', policy: Downlo
       (cause instanceof ApplicationFailure && cause.type === DISK_LOW));
   if (diskWaitOver) return { errorKind: 'DiskFull', message: `the download disk stayed full for ${policy.diskWaitHours} hours` };
   if (cause instanceof TimeoutFailure) return { errorKind: 'Timeout', message: 'the download stopped making progress or took too long' };
-  if (cause instanceof ApplicationFailure && isErrorKind(cause.type)) {
-    // Our activities word the message for users (it may name the refused address or
-    // the size limit); the kind's own sentence stands in if a message is missing.
-    return { errorKind: cause.type, message: cause.message || ERROR_KINDS[cause.type].message };
-  }
-  return { errorKind: 'Unknown', message: ERROR_KINDS.Unknown.message };
+  return classifiedFailure(cause) ?? { errorKind: 'Unknown', message: ERROR_KINDS.Unknown.message };
 }
 
 /**

@@ -1,7 +1,5 @@
 import {
-  ActivityFailure,
   allHandlersFinished,
-  ApplicationFailure,
   CancellationScope,
   condition,
   continueAsNew,
@@ -42,7 +40,7 @@ import {
   type PlaylistOutcome,
   type Subscriber,
 } from '../domain/downloads/definitions';
-import { ERROR_KINDS, isErrorKind } from '../domain/downloads/errors';
+import { classifiedFailure, notifier, records } from './common';
 
 /** Past this many events a playlist continues as new, carrying its state (tests set it lower through the policy). */
 const DEFAULT_HISTORY_LIMIT = 2_000;
@@ -51,14 +49,6 @@ const DEFAULT_PARALLEL = 20;
 /** Without word from its running entries for this long, a playlist asks Temporal how they ended. */
 const RECHECK_INTERVAL = '10 minutes';
 
-const records = proxyActivities<LightActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-const notifier = proxyActivities<LightActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12 },
-});
 // Starting entries talks to Temporal itself: retried until it answers.
 const starter = proxyActivities<LightActivities>({
   startToCloseTimeout: '2 minutes',
@@ -227,7 +217,13 @@ export async function playlistWorkflow(input: PlaylistInput): Promise<PlaylistOu
       // Listing can take minutes: it stops, and the playlist ends without queueing anything.
       listingScope?.cancel();
       await condition(() => outcome !== null);
-      return { state: 'cancelled', message: 'cancelled: entries nobody else asked for are stopped and their partial files removed' };
+      return {
+        state: 'cancelled',
+        message:
+          entries.length === 0
+            ? 'cancelled before its entries were listed; nothing was queued'
+            : 'cancelled: entries nobody else asked for are stopped and their partial files removed',
+      };
     },
     { validator: (_request: { by: Actor }) => refuseIfEnded() },
   );
@@ -413,7 +409,5 @@ export async function playlistWorkflow(input: PlaylistInput): Promise<PlaylistOu
 
 /** Why listing failed, in the words of the failure's kind. */
 function listingFailure(err: unknown): string {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure && isErrorKind(cause.type)) return cause.message || ERROR_KINDS[cause.type].message;
-  return 'its entries could not be listed';
+  return classifiedFailure(err)?.message ?? 'its entries could not be listed';
 }

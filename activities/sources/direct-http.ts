@@ -7,7 +7,7 @@ import type { LookupFunction } from 'node:net';
 import net from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { checkDestination, describeRefusal, UnresolvedHostError, type Refusal } from '../../domain/downloads/destinations';
+import { checkDestination, describeRefusal, type Refusal } from '../../domain/downloads/destinations';
 import { make, type ErrorKind } from '../../domain/downloads/errors';
 import { truncate } from '../../lib/text';
 import type { ActivityDeps } from '../deps';
@@ -136,13 +136,10 @@ async function request(
     const target = new URL(url);
     if (target.protocol !== 'http:' && target.protocol !== 'https:')
       throw new SourceFailure(make('Unsupported', `a redirect led to ${target.protocol} (only http and https are fetched)`));
-    // Literal addresses never reach the lookup: judge them by their text.
-    const byText = await checkDestination(target.hostname, deps.destinations, deps.resolveHost, { failClosed: true }).catch(
-      (err: unknown) => {
-        if (err instanceof UnresolvedHostError) throw new SourceFailure(make('Network', err.message));
-        throw err;
-      },
-    );
+    // Literal addresses never reach the lookup: judge them by their text. A name is
+    // judged once, by the guarded lookup, on the addresses the connection will use.
+    const literal = net.isIP(target.hostname.replace(/^\[|\]$/g, '')) !== 0;
+    const byText = literal ? await checkDestination(target.hostname, deps.destinations, async () => [], { failClosed: true }) : null;
     if (byText) throw new RefusedDestination(byText);
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const send = target.protocol === 'https:' ? https.request : http.request;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { downloadWorkflowId } from '../../domain/downloads/definitions';
-import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
+import { keyOf } from '../support/bot-messages';
 import { findExecutable } from '../../lib/executables';
 import type { RecordedCall } from '../support/fake-bot-api';
 import { ADMIN_ID, startStack, type Stack } from '../support/stack';
@@ -62,12 +62,6 @@ function ffprobe(file: string): { format: string; streams: string[] } {
   return { format: out.format.format_name, streams: out.streams.map((s: { codec_type: string }) => s.codec_type) };
 }
 
-function key(url: string, mode: 'video' | 'audio', options?: Parameters<typeof contentKeyFor>[2]): string {
-  const parsed = parseMediaUrl(url);
-  if (!parsed.ok) throw new Error(url);
-  return contentKeyFor(parsed.url, mode, options);
-}
-
 async function savedFile(messageId: number): Promise<string> {
   const done = await stack.telegram.waitForCall(replyTo(messageId, /Downloaded/), 90_000, 'the completion message');
   return path.join(stack.config.DOWNLOAD_DIR, /Saved as: (.+)/.exec(String(done.payload.text))![1]!);
@@ -79,7 +73,7 @@ test('/dl <link> 720p mkv: the quality and container reach yt-dlp and the conten
   const plainFile = await savedFile(plain);
   const withOptions = send(`/dl ${url} 720p mkv`);
   const ack = await stack.telegram.waitForCall(replyTo(withOptions, /Queued 1 download \(720p, mkv\)/), 30_000, 'the intake reply');
-  expect(String(ack.payload.text)).toContain(`[${key(url, 'video', { maxHeight: 720, container: 'mkv' }).slice(0, 8)}]`);
+  expect(String(ack.payload.text)).toContain(`[${keyOf(url, 'video', { maxHeight: 720, container: 'mkv' }).slice(0, 8)}]`);
   const optionFile = await savedFile(withOptions);
 
   // Two downloads: the defaults (1080p cap, mp4) and the request's (720p, mkv), each under its own key.
@@ -93,10 +87,10 @@ test('/dl <link> 720p mkv: the quality and container reach yt-dlp and the conten
   expect(ffprobe(optionFile).format).toContain('matroska');
   // The workflow of the options' content key is the one that downloaded it (the message comes just before it closes).
   const outcome = await stack.client.workflow
-    .getHandle(downloadWorkflowId(key(url, 'video', { maxHeight: 720, container: 'mkv' })))
+    .getHandle(downloadWorkflowId(keyOf(url, 'video', { maxHeight: 720, container: 'mkv' })))
     .result();
   expect(outcome).toMatchObject({ status: 'completed', filePath: path.relative(stack.config.DOWNLOAD_DIR, optionFile) });
-  expect(key(url, 'video', { maxHeight: 720, container: 'mkv' })).not.toBe(key(url, 'video', { maxHeight: 1080, container: 'mp4' }));
+  expect(keyOf(url, 'video', { maxHeight: 720, container: 'mkv' })).not.toBe(keyOf(url, 'video', { maxHeight: 1080, container: 'mp4' }));
 });
 
 test('/audio <link> gives an mp3, /audio <link> m4a an m4a: sound only (ffprobe)', async () => {
@@ -120,7 +114,7 @@ test('a word that is not an option is named, and nothing is queued', async () =>
   await new Promise((r) => setTimeout(r, 1_000));
   expect(stack.media.count('/options/typo.mp4')).toBe(0);
   await expect(
-    stack.client.workflow.getHandle(downloadWorkflowId(key(url, 'video', { maxHeight: 1080, container: 'mp4' }))).describe(),
+    stack.client.workflow.getHandle(downloadWorkflowId(keyOf(url, 'video', { maxHeight: 1080, container: 'mp4' }))).describe(),
   ).rejects.toThrow();
 });
 

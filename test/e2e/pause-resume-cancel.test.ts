@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { INCOMPLETE_DIR } from '../../activities/ytdlp';
-import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
+import { keyOf, replyTo, sendText } from '../support/bot-messages';
 import { eventually, eventuallyAsync } from '../support/eventually';
-import type { RecordedCall } from '../support/fake-bot-api';
 import { ADMIN_ID, OTHER_ADMIN_ID, startStack, type Stack } from '../support/stack';
-import { callbackQuery, textMessage } from '../support/telegram-updates';
+import { callbackQuery } from '../support/telegram-updates';
 
 /**
  * Pause, resume and cancel, as admins use them: commands to the real bot, the
@@ -26,25 +25,8 @@ afterAll(async () => {
 
 const SLOW = 3_000; // bytes per second: the 2-second clip (about 45 KB) would take some 15 seconds
 
-function keyOf(url: string): string {
-  const parsed = parseMediaUrl(url);
-  if (!parsed.ok) throw new Error(`bad url ${url}`);
-  return contentKeyFor(parsed.url, 'video');
-}
-
-function replyTo(chatId: number, messageId: number, pattern: RegExp) {
-  return (call: RecordedCall) =>
-    call.method === 'sendMessage' &&
-    Number(call.payload.chat_id) === chatId &&
-    (call.payload.reply_parameters as { message_id?: number } | undefined)?.message_id === messageId &&
-    pattern.test(String(call.payload.text));
-}
-
-/** Sends `text` as `userId` and returns the message's ID. */
 function send(text: string, userId = ADMIN_ID): number {
-  const update = textMessage({ userId, text });
-  stack.telegram.pushUpdate(update);
-  return update.message.message_id;
+  return sendText(stack.telegram, text, userId);
 }
 
 /** Sends a command and returns the bot's answer to it (the first message to that chat after it that is not a notification). */

@@ -4,11 +4,10 @@ import { INCOMPLETE_DIR } from '../../activities/ytdlp';
 import { downloadWorkflowId, PLAYLIST_WORKFLOW_TYPE, shortId } from '../../domain/downloads/definitions';
 import { DownloadsClient, downloadsSettings } from '../../domain/downloads/client';
 import { completedLookup } from '../../domain/downloads/completed';
-import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
+import { parseMediaUrl } from '../../domain/downloads/links';
+import { keyOf, replyTo, sendText } from '../support/bot-messages';
 import { eventually, eventuallyAsync } from '../support/eventually';
-import type { RecordedCall } from '../support/fake-bot-api';
 import { ADMIN_ID, OTHER_ADMIN_ID, startStack, type Stack } from '../support/stack';
-import { textMessage } from '../support/telegram-updates';
 
 /**
  * Playlists through the real bot, worker, yt-dlp and Temporal: a page of
@@ -36,24 +35,8 @@ afterAll(async () => {
 
 const SLOW = 4_000; // bytes per second: a clip (about 45 KB) takes some 10 seconds
 
-function keyOf(url: string): string {
-  const parsed = parseMediaUrl(url);
-  if (!parsed.ok) throw new Error(`bad url ${url}`);
-  return contentKeyFor(parsed.url, 'video');
-}
-
-function replyTo(chatId: number, messageId: number, pattern: RegExp) {
-  return (call: RecordedCall) =>
-    call.method === 'sendMessage' &&
-    Number(call.payload.chat_id) === chatId &&
-    (call.payload.reply_parameters as { message_id?: number } | undefined)?.message_id === messageId &&
-    pattern.test(String(call.payload.text));
-}
-
 function send(text: string, userId = ADMIN_ID): number {
-  const update = textMessage({ userId, text });
-  stack.telegram.pushUpdate(update);
-  return update.message.message_id;
+  return sendText(stack.telegram, text, userId);
 }
 
 function repliesTo(chatId: number, messageId: number, pattern: RegExp): string[] {

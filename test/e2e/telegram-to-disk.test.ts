@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
+import { keyOf as contentKey, replyTo } from '../support/bot-messages';
 import { downloadWorkflowId } from '../../domain/downloads/definitions';
-import type { RecordedCall } from '../support/fake-bot-api';
 import { ADMIN_ID, BOT_TOKEN, OTHER_ADMIN_ID, STRANGER_ID, startStack, type Stack } from '../support/stack';
 import { callbackQuery, textMessage } from '../support/telegram-updates';
 
@@ -20,21 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-function contentKey(url: string): string {
-  const parsed = parseMediaUrl(url);
-  if (!parsed.ok) throw new Error(`bad url ${url}`);
-  return contentKeyFor(parsed.url, 'video');
-}
-
-/** The message sent to `chatId` as a reply to `messageId` whose text matches. */
-function replyTo(chatId: number, messageId: number, pattern: RegExp) {
-  return (call: RecordedCall) =>
-    call.method === 'sendMessage' &&
-    Number(call.payload.chat_id) === chatId &&
-    (call.payload.reply_parameters as { message_id?: number } | undefined)?.message_id === messageId &&
-    pattern.test(String(call.payload.text));
-}
 
 test('an admin sends a link: an immediate reply, then the file on disk and a completion message', async () => {
   const url = stack.media.route('/videos/first.mp4');

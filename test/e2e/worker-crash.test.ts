@@ -107,6 +107,21 @@ function ytDlpRunning(): boolean {
   });
 }
 
+/** Asks for `url` as CHAT's message `messageId` would, through the downloads client; its content key. */
+async function requestDownload(downloads: DownloadsClient, url: string, correlationId: string, messageId: number): Promise<string> {
+  const parsed = parseMediaUrl(url);
+  if (!parsed.ok) throw new Error(`bad url ${url}`);
+  const contentKey = contentKeyFor(parsed.url, 'video');
+  await downloads.startOrJoin({
+    contentKey,
+    url: parsed.url,
+    mode: 'video',
+    correlationId,
+    subscriber: { chatId: CHAT, userId: CHAT, messageId, correlationId },
+  });
+  return contentKey;
+}
+
 function partialBytes(): number {
   const incomplete = path.join(settings().DOWNLOAD_DIR, '.incomplete');
   if (!fs.existsSync(incomplete)) return 0;
@@ -120,16 +135,7 @@ test('a worker killed mid-download: yt-dlp dies with it, another worker resumes 
   const first = startWorker();
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   try {
-    const parsed = parseMediaUrl(url);
-    if (!parsed.ok) throw new Error('bad url');
-    const contentKey = contentKeyFor(parsed.url, 'video');
-    await new DownloadsClient(client, downloadsSettings(settings())).startOrJoin({
-      contentKey,
-      url: parsed.url,
-      mode: 'video',
-      correlationId: 'crash',
-      subscriber: { chatId: CHAT, userId: CHAT, messageId: 1, correlationId: 'crash' },
-    });
+    const contentKey = await requestDownload(new DownloadsClient(client, downloadsSettings(settings())), url, 'crash', 1);
 
     // yt-dlp reads in growing blocks and keeps the last, unfilled one in memory:
     // wait for part of what was sent, then for it to settle into waiting.
@@ -176,16 +182,7 @@ test('paused while the worker running its download is dead: it waits paused (no 
   const downloads = new DownloadsClient(client, { ...downloadsSettings(settings()), commandTimeoutMs: 90_000 });
   const by = { id: 'test:crash', name: 'the crash test' };
   try {
-    const parsed = parseMediaUrl(url);
-    if (!parsed.ok) throw new Error('bad url');
-    const contentKey = contentKeyFor(parsed.url, 'video');
-    await downloads.startOrJoin({
-      contentKey,
-      url: parsed.url,
-      mode: 'video',
-      correlationId: 'crash-pause',
-      subscriber: { chatId: CHAT, userId: CHAT, messageId: 2, correlationId: 'crash-pause' },
-    });
+    const contentKey = await requestDownload(downloads, url, 'crash-pause', 2);
     // Part of the file on disk (not only sent: yt-dlp holds its last block in memory), so the resume below has something to continue.
     await eventually(() => partialBytes() >= 8_000, 60_000, 'the first worker to write part of the file');
     first.kill('SIGKILL');
@@ -219,16 +216,7 @@ test('the direct source, its worker killed mid-file: another worker asks for the
   const first = startWorker({ DIRECT_SOURCE: 'true' });
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   try {
-    const parsed = parseMediaUrl(url);
-    if (!parsed.ok) throw new Error('bad url');
-    const contentKey = contentKeyFor(parsed.url, 'video');
-    await new DownloadsClient(client, downloadsSettings(settings())).startOrJoin({
-      contentKey,
-      url: parsed.url,
-      mode: 'video',
-      correlationId: 'crash-direct',
-      subscriber: { chatId: CHAT, userId: CHAT, messageId: 3, correlationId: 'crash-direct' },
-    });
+    const contentKey = await requestDownload(new DownloadsClient(client, downloadsSettings(settings())), url, 'crash-direct', 3);
     const partial = path.join(settings().DOWNLOAD_DIR, '.incomplete', `direct-${contentKey.slice(0, 12)}.part`);
     await eventually(
       () => fs.existsSync(partial) && fs.statSync(partial).size === 30_000,

@@ -520,6 +520,21 @@ describe('the direct source: plain media files without yt-dlp', () => {
     expect(failure.message).toContain('cloud metadata');
   });
 
+  test('a redirect to a name that resolves to a private address is refused by the lookup the connection uses', async () => {
+    const { port } = new URL(media.route('/direct/inside.mp4'));
+    const url = media.route('/direct/to-inside.mp4', { redirectTo: `http://inside.example.test:${port}/direct/inside.mp4` });
+    // The first hop (127.0.0.1) is allowed; the name the redirect gives resolves to the private network.
+    const resolveHost = async (host: string) => (host === 'inside.example.test' ? ['10.20.30.40'] : ['127.0.0.1']);
+    const allowLoopback = {
+      allowPrivate: false,
+      allowedHosts: [{ kind: 'range' as const, text: '127.0.0.1', family: 'ipv4' as const, network: '127.0.0.1', prefix: 32 }],
+    };
+    const failure = await failureOf(url, direct({ destinations: allowLoopback, resolveHost }));
+    expect(failure).toMatchObject({ type: 'PrivateAddress', nonRetryable: true });
+    expect(failure.message).toContain('10.20.30.40');
+    expect(media.count('/direct/inside.mp4')).toBe(0);
+  });
+
   test('a file the server announces as larger than MAX_FILE_SIZE is refused before its body is read', async () => {
     const route = '/direct/too-large.mp4';
     const failure = await failureOf(media.route(route, { bytesPerSecond: 10_000 }), direct({ maxFileSizeBytes: 1_000 }));

@@ -61,7 +61,8 @@ export default tseslint.config(
             // Project code: as values, only the other workflow-safe files (so the rule
             // holds for what they import too); anything else for its types only.
             {
-              regex: '^(?!\\./(download|control|playlist|common|definitions|errors)$|\\.\\./domain/downloads/(definitions|errors)$)\\.\\.?/',
+              regex:
+                '^(?!\\./(download|control|playlist|common|definitions|errors)$|\\.\\./domain/downloads/(definitions|errors)$)\\.\\.?/',
               message: WORKFLOW_MESSAGE,
               allowTypeImports: true,
             },

@@ -283,6 +283,7 @@ test('/retry <id> runs a failed download again and tells whoever retried it; a f
   expect((await handle.describe()).runId).not.toBe(failedRun);
   expect((await stack.client.workflow.getHandle(downloadWorkflowId(contentKey(url)), failedRun).describe()).status.name).toBe('COMPLETED');
 
+  await handle.result(); // the message comes just before the new run closes
   const again = await stack.downloads.retry(id, { chatId: ADMIN_ID, userId: ADMIN_ID, messageId: 999_001, correlationId: 'retry-again' });
   expect(again).toMatchObject({ ok: false, message: expect.stringContaining('only a failed download is retried') });
 });

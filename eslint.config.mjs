@@ -62,7 +62,7 @@ export default tseslint.config(
             // holds for what they import too); anything else for its types only.
             {
               regex:
-                '^(?!\\./(download|control|playlist|common|definitions|errors)$|\\.\\./domain/downloads/(definitions|errors)$)\\.\\.?/',
+                '^(?!\\./(download|control|playlist|monitoring|common|definitions|errors)$|\\.\\./domain/downloads/(definitions|errors)$)\\.\\.?/',
               message: WORKFLOW_MESSAGE,
               allowTypeImports: true,
             },

@@ -6,7 +6,9 @@ import type { Db } from '../lib/db';
 import { destinationPolicy, systemResolver, type DestinationPolicy, type Resolver } from '../domain/downloads/destinations';
 import type { Logger } from '../lib/logger';
 import type { TelegramNotifier } from '../lib/telegram';
+import type { AttemptSink } from './attempt-journal';
 import { freeBytesOnDisk } from './disk';
+import type { AlertChannels } from './monitoring';
 import type { YtDlpFeatures } from './ytdlp';
 
 /** Everything activities touch, passed in so tests can swap any part. */
@@ -39,6 +41,14 @@ export interface ActivityDeps {
   directSource: boolean;
   /** MAX_PLAYLIST_VIDEOS: entries a playlist's listing keeps. */
   maxPlaylistEntries: number;
+  /** Largest file sent back to Telegram; 0: none. */
+  uploadLimitBytes: number;
+  /** Where each download attempt is recorded for health monitoring (absent: not recorded). */
+  attempts?: AttemptSink;
+  /** Counts running download attempts (the worker's /metrics). */
+  activeAttempts?: { attemptStarted(): () => void };
+  /** Where monitoring alerts go (absent: alerts are only logged). */
+  alertChannels?: AlertChannels;
 }
 
 export interface YtDlpSettings {
@@ -70,6 +80,7 @@ export type ActivitySettings = Pick<
   | 'DIRECT_SOURCE'
   | 'ARIA2C_CONNECTIONS'
   | 'MAX_PLAYLIST_VIDEOS'
+  | 'TELEGRAM_UPLOAD_LIMIT_MB'
 > &
   Parameters<typeof downloadsSettings>[0];
 
@@ -80,7 +91,19 @@ export type ActivitySettings = Pick<
 export function activityDeps(
   settings: ActivitySettings,
   services: Pick<ActivityDeps, 'db' | 'telegram' | 'logger' | 'ytDlpFeatures'> &
-    Partial<Pick<ActivityDeps, 'temporal' | 'freeBytes' | 'resolveHost' | 'proxyResolvesHosts' | 'heartbeatEveryMs'>>,
+    Partial<
+      Pick<
+        ActivityDeps,
+        | 'temporal'
+        | 'freeBytes'
+        | 'resolveHost'
+        | 'proxyResolvesHosts'
+        | 'heartbeatEveryMs'
+        | 'attempts'
+        | 'alertChannels'
+        | 'activeAttempts'
+      >
+    >,
 ): ActivityDeps {
   return {
     downloadDir: settings.DOWNLOAD_DIR,
@@ -102,6 +125,7 @@ export function activityDeps(
       aria2cConnections: settings.ARIA2C_CONNECTIONS,
     },
     maxPlaylistEntries: settings.MAX_PLAYLIST_VIDEOS,
+    uploadLimitBytes: settings.TELEGRAM_UPLOAD_LIMIT_MB * 1024 * 1024,
     directSource: settings.DIRECT_SOURCE,
     ...(services.temporal
       ? {

@@ -4,6 +4,7 @@ import { createDiskActivities } from './disk';
 import { createDownloadActivities } from './download';
 import { createNotifyActivities } from './notify';
 import { createPlaylistActivities, createPlaylistListingActivities } from './playlist';
+import { createMonitoringActivities } from './monitoring';
 import { createRecordActivities } from './records';
 
 export type { ActivityDeps } from './deps';
@@ -15,6 +16,7 @@ export function createLightActivities(deps: ActivityDeps) {
     ...createNotifyActivities(deps),
     ...createControlActivities(deps),
     ...createPlaylistActivities(deps),
+    ...createMonitoringActivities(deps),
   };
 }
 

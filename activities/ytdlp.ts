@@ -118,9 +118,11 @@ export function buildYtDlpArgs(o: YtDlpOptions): string[] {
     `download:${PROGRESS_MARK} %(progress.status)s %(progress.downloaded_bytes)s %(progress.total_bytes)s %(progress.total_bytes_estimate)s %(progress.speed)s %(progress.eta)s`,
     // The file first, on a line of bounded length, so a site cannot push it past
     // the line cap with a huge title; the title on its own line may be cut (then
-    // the file name stands in for it).
+    // the file name stands in for it). `extractor` is the extractor's name as its
+    // error lines show it ("ERROR: [youtube:tab] ..."), so the monitoring files a
+    // success and a failure of one downloader under the same name.
     '--print',
-    `after_move:${RESULT_MARK} {"id":%(id)j,"filepath":%(filepath)j,"extractor":%(extractor_key)j}`,
+    `after_move:${RESULT_MARK} {"id":%(id)j,"filepath":%(filepath)j,"extractor":%(extractor)j}`,
     '--print',
     `after_move:${TITLE_MARK} %(title)j`,
   ];

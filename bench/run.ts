@@ -14,8 +14,8 @@ import { contentKeyFor, parseMediaUrl } from '../domain/downloads/links';
 import { findExecutable } from '../lib/executables';
 import type { RecordedCall } from '../test/support/fake-bot-api';
 import { ADMIN_ID } from '../test/support/stack';
-import { startBenchStack } from './stack';
-import { textMessage } from '../test/support/telegram-updates';
+import { startBenchStack, type BenchStack } from './stack';
+import { documentMessage, textMessage } from '../test/support/telegram-updates';
 
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 200);
 const CLIPS = Number(process.env.BENCH_CLIPS ?? 200);
@@ -23,6 +23,11 @@ const CLIPS_PER_MESSAGE = 50;
 const FEED_ENTRIES = Number(process.env.BENCH_FEED_ENTRIES ?? 300);
 const PARALLEL = 8; // xargs -P 8, and MAX_CONCURRENT for the pipeline
 const ROUNDS = 3;
+/** BENCH_ONLY=intake runs the Telegram intake scenarios alone (a quick check after a change to the bot). */
+const ONLY_INTAKE = process.env.BENCH_ONLY === 'intake';
+const TXT_LINKS = Number(process.env.BENCH_TXT_LINKS ?? 1000);
+const INTAKE_ROUNDS = 5;
+const COMMAND_SAMPLES = 20;
 const OUT = path.resolve(__dirname, 'results');
 
 interface Row {
@@ -58,6 +63,12 @@ function peakRssOf(pid: number): number | null {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** The value below which `p` of the values lie (nearest rank). */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 }
 
 function seconds(ms: number): number {
@@ -106,6 +117,8 @@ async function main(): Promise<void> {
   const settings: Record<string, string> = {
     MAX_CONCURRENT: String(PARALLEL),
     DIRECT_SOURCE: 'true',
+    // The baselines only download: the pipeline's completion message is text, as theirs would be.
+    TELEGRAM_UPLOAD_LIMIT_MB: '0',
     LOG_LEVEL: 'warn',
     MAX_PLAYLIST_VIDEOS: String(Math.max(300, FEED_ENTRIES)),
   };
@@ -127,6 +140,25 @@ async function main(): Promise<void> {
     const warm = send(stack.media.route('/bench/warm-up.mp4'));
     await stack.telegram.waitForCall(replyTo(warm, /Downloaded/), 180_000, 'the warm-up download');
 
+    if (!ONLY_INTAKE) await downloadScenarios(stack, send, replyTo);
+    await intakeScenarios(stack, send);
+    workerPeakRss = peakRssOf(stack.pids.worker);
+    botPeakRss = peakRssOf(stack.pids.bot);
+  } finally {
+    clearInterval(rssSampler);
+    await stack.stop();
+  }
+  report();
+}
+
+type Send = (text: string) => number;
+type ReplyTo = (messageId: number, pattern: RegExp) => (c: RecordedCall) => boolean;
+
+/** Downloads against curl and yt-dlp: one large file, one clip, many clips, a feed. */
+async function downloadScenarios(stack: BenchStack, send: Send, replyTo: ReplyTo): Promise<void> {
+  const ytDlp = findExecutable('yt-dlp')!;
+  const curl = findExecutable('curl')!;
+  {
     // --- One large file ---------------------------------------------------------
     // Served by a process of its own (bench/file-server.mjs), as a real server would be.
     const bigFile = path.join(stack.media.dir, 'big.mp4');
@@ -320,13 +352,88 @@ async function main(): Promise<void> {
       met: startedS < 30,
       notes: `all done in ${seconds(summary.at - feedSent)} s; playlist history: ${runs.map((r) => `${r.type} ${r.events} events`).join(', ')}`,
     });
-    workerPeakRss = peakRssOf(stack.pids.worker);
-    botPeakRss = peakRssOf(stack.pids.bot);
-  } finally {
-    clearInterval(rssSampler);
-    await stack.stop();
   }
+}
 
+/** The bot's answer to the message `messageId`, whatever it says; its arrival time. */
+async function answerAt(stack: BenchStack, messageId: number, what: string): Promise<number> {
+  const call = await stack.telegram.waitForCall(
+    (c) => c.method === 'sendMessage' && (c.payload.reply_parameters as { message_id?: number } | undefined)?.message_id === messageId,
+    120_000,
+    what,
+  );
+  return call.at;
+}
+
+/**
+ * Telegram intake: a message of 50 new links answered, a .txt of TXT_LINKS new
+ * links answered with every workflow started, and /status and /queue while
+ * MAX_CONCURRENT downloads run and the rest of those links wait. The links are
+ * slow (about 2 KB/s), so the downloads keep running while the commands are timed.
+ */
+async function intakeScenarios(stack: BenchStack, send: Send): Promise<void> {
+  let n = 0;
+  const slowLink = () => stack.media.route(`/bench/intake-${++n}.mp4`, { bytesPerSecond: 2_000 });
+  const messageMs: number[] = [];
+  for (let round = 0; round < INTAKE_ROUNDS; round++) {
+    const links = Array.from({ length: CLIPS_PER_MESSAGE }, slowLink);
+    const sentAt = Date.now();
+    const id = send(links.join('\n'));
+    messageMs.push((await answerAt(stack, id, 'the answer to 50 links')) - sentAt);
+  }
+  details.intakeMessageMs = messageMs;
+  rows.push({
+    scenario: `a message of ${CLIPS_PER_MESSAGE} new links, to its answer`,
+    baseline: '-',
+    baselineSeconds: 0,
+    pipelineSeconds: seconds(median(messageMs)),
+    ratio: seconds(median(messageMs)),
+    target: '< 0.3 s',
+    met: median(messageMs) < 300,
+    notes: `median of ${INTAKE_ROUNDS}: ${messageMs.map((ms) => seconds(ms)).join(', ')} s`,
+  });
+
+  const txt = Array.from({ length: TXT_LINKS }, slowLink).join('\n');
+  const file = stack.telegram.addFile(Buffer.from(txt));
+  const upload = documentMessage({ userId: ADMIN_ID, file, fileName: 'links.txt', mimeType: 'text/plain' });
+  const txtSentAt = Date.now();
+  stack.telegram.pushUpdate(upload);
+  const txtMs = (await answerAt(stack, upload.message.message_id, 'the answer to the .txt')) - txtSentAt;
+  details.intakeTxtMs = txtMs;
+  rows.push({
+    scenario: `a .txt of ${TXT_LINKS} new links, to its answer (every workflow started)`,
+    baseline: '-',
+    baselineSeconds: 0,
+    pipelineSeconds: seconds(txtMs),
+    ratio: seconds(txtMs),
+    target: '< 10 s',
+    met: txtMs < 10_000,
+  });
+
+  for (const command of ['/status', '/queue']) {
+    const samples: number[] = [];
+    for (let i = 0; i < COMMAND_SAMPLES; i++) {
+      const sentAt = Date.now();
+      const id = send(command);
+      samples.push((await answerAt(stack, id, `the answer to ${command}`)) - sentAt);
+    }
+    const running = await stack.client.workflow.count(`ExecutionStatus = 'Running' AND DownloadState = 'downloading'`);
+    const queued = await stack.client.workflow.count(`ExecutionStatus = 'Running' AND DownloadState = 'queued'`);
+    details[`intake${command.slice(1)}Ms`] = samples;
+    rows.push({
+      scenario: `${command} p95, while downloads run and more wait`,
+      baseline: '-',
+      baselineSeconds: 0,
+      pipelineSeconds: seconds(percentile(samples, 0.95)),
+      ratio: seconds(percentile(samples, 0.95)),
+      target: '< 0.5 s',
+      met: percentile(samples, 0.95) < 500,
+      notes: `${COMMAND_SAMPLES} in a row, median ${seconds(median(samples))} s; afterwards ${running.count} downloading and ${queued.count} queued`,
+    });
+  }
+}
+
+function report(): void {
   const result = {
     at: new Date().toISOString(),
     machine: {
@@ -349,6 +456,8 @@ async function main(): Promise<void> {
       feedEntries: FEED_ENTRIES,
       maxConcurrent: PARALLEL,
       directSource: true,
+      txtLinks: TXT_LINKS,
+      onlyIntake: ONLY_INTAKE,
     },
     peakRssMb: { worker: workerPeakRss, bot: botPeakRss, benchProcess: Math.round(peakRss / 1024 / 1024) },
     rows,

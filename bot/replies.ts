@@ -1,23 +1,30 @@
 import { describeRefusal, type Refusal } from '../domain/downloads/destinations';
 import type { DownloadedFile } from '../domain/downloads/definitions';
+import type { SentFile } from '../domain/downloads/sent-files';
 import { REJECTION_REASONS, type UrlRejection } from '../domain/downloads/links';
 import { fitMessage, humanSize, shortUrl, shownTitle } from '../domain/downloads/messages';
+import type { Role } from '../domain/access/roles';
 import { commandHelpLines } from './commands';
 import type { SystemStats } from './system-stats';
 
 /** What the bot says in reply to a message: help, refusals, and what happened to each link. */
 
-export const HELP_TEXT = [
-  'Send me one or more links (http or https) and I will download them to the server.',
-  'You get a reply listing what was queued, then one message per link when its file is on disk or when it failed.',
-  'Links to the same video (even in different forms, like youtu.be and youtube.com) are downloaded once; everyone who asked is told when it is done.',
-  'Every download has a short ID (in brackets in the replies) that the commands take.',
-  '',
-  'A playlist, channel or feed link downloads each of its videos into a folder named after it.',
-  '',
-  'Commands:',
-  ...commandHelpLines(),
-].join('\n');
+/** /help for someone of `role`: only the commands they may use. */
+export function helpText(role: Role): string {
+  return [
+    'Send me one or more links (http or https) and I will download them to the server.',
+    'You get a reply listing what was queued, then one message per link when its file is on disk or when it failed.',
+    'Links to the same video (even in different forms, like youtu.be and youtube.com) are downloaded once; everyone who asked is told when it is done.',
+    'Every download has a short ID (in brackets in the replies) that the commands take.',
+    '',
+    'A playlist, channel or feed link downloads each of its videos into a folder named after it.',
+    '',
+    'A .txt file of links (one or more per line) is read the same way.',
+    '',
+    'Commands:',
+    ...commandHelpLines(role),
+  ].join('\n');
+}
 
 /** One active download as /status lists it. */
 export interface ActiveLine {
@@ -109,7 +116,15 @@ export const DL_USAGE_TEXT =
 export const AUDIO_USAGE_TEXT =
   'Send /audio with a link, and m4a if you prefer it to mp3: /audio <link> m4a (or send /audio as a reply to a message with links)';
 
-export const NOT_ALLOWED_TEXT = 'Sorry, this bot is private. Ask its owner to add your Telegram user ID.';
+/** The one refusal someone without access gets (then nothing for a while). Their ID is what an admin needs to /grant them. */
+export function notAllowedText(userId: number | undefined, bannedUntil?: Date | 'forever'): string {
+  if (bannedUntil) {
+    const until = bannedUntil === 'forever' ? '' : ` until ${bannedUntil.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    return `Sorry, you are banned from this bot${until}.`;
+  }
+  const id = userId === undefined ? '' : ` Your Telegram user ID is ${userId}; an admin can let you in with /grant ${userId} user.`;
+  return `Sorry, this bot is private.${id}`;
+}
 export const NO_LINKS_TEXT = 'I found no links in that message. Send me http:// or https:// links to download.';
 
 export function internalErrorText(correlationId: string): string {
@@ -117,11 +132,12 @@ export function internalErrorText(correlationId: string): string {
 }
 
 /** Why a link in a message was refused: its own defect, one link too many, or where it leads. */
-export type IntakeRejection = UrlRejection | 'too_many' | 'private_address';
+export type IntakeRejection = UrlRejection | 'too_many' | 'too_many_in_file' | 'private_address';
 
 const INTAKE_REJECTION_REASONS: Record<Exclude<IntakeRejection, 'private_address'>, string> = {
   ...REJECTION_REASONS,
   too_many: 'too many links in one message',
+  too_many_in_file: 'past the most links taken from one file',
 };
 
 export type RejectedLink =
@@ -137,15 +153,23 @@ function rejectionText(r: RejectedLink): string {
 export interface NamedLink {
   url: string;
   shortId: string;
+  contentKey?: string;
 }
 
 export interface IntakeReport {
   queued: NamedLink[];
   joined: NamedLink[];
-  alreadyDone: Array<NamedLink & { file: DownloadedFile }>;
+  /** On disk; `sent` when Telegram keeps the file from an earlier send (it is sent again, no upload). */
+  alreadyDone: Array<NamedLink & { file: DownloadedFile & { sent?: SentFile } }>;
   duplicates: string[];
   rejected: RejectedLink[];
   failed: string[];
+  /** Held back by the sender's limits (active downloads, rate, trial quota). */
+  limited: string[];
+  /** Why they were held back, one sentence per limit reached. */
+  limitNotes: string[];
+  /** Anything else the sender should know first (a file that was cut short). */
+  notes?: string[];
   correlationId: string;
   /** Everything is paused: what was queued waits for /resume. */
   paused: boolean;
@@ -170,6 +194,11 @@ export function intakeReplyText(r: IntakeReport): string {
   const queuedTitle = `Queued ${count(r.queued.length, 'download')}${r.options ? ` (${r.options})` : ''}${r.paused ? ' (paused: everything is paused until /resume)' : ''}:`;
   const lines = [
     // What needs the user's action comes first, so a long reply never cuts it off.
+    ...(r.notes ?? []).map((n) => `\n${n}`),
+    ...section(
+      `Not queued: ${r.limitNotes.join(' ')}`,
+      r.limited.map((u) => shortUrl(u)),
+    ),
     ...section(
       `Could not be queued right now, please send again later (ref: ${r.correlationId}):`,
       r.failed.map((u) => shortUrl(u)),

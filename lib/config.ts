@@ -107,9 +107,12 @@ export const configSchema = z.object({
   TELEGRAM_BOT_TOKEN: z
     .string({ error: 'is required: the token @BotFather gave you' })
     // Never echo the value: the message names the expected shape only.
-    .regex(/^\d{3,15}:[A-Za-z0-9_-]{20,}$/, { error: 'does not look like a bot token (digits:letters)' }),
+    .regex(/^\d{3,15}:[A-Za-z0-9_-]{20,}$/, { error: 'does not look like a bot token (digits:letters)' })
+    // Required by the bot only (parseConfig checks it); the worker, the API and the ops CLI run without it.
+    .optional(),
   TELEGRAM_API_ROOT: url(['http:', 'https:'], 'https://api.telegram.org').default('https://api.telegram.org'),
-  ADMIN_IDS: adminIds,
+  TELEGRAM_UPLOAD_LIMIT_MB: integer(0, 2000).default(50),
+  ADMIN_IDS: adminIds.optional(),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgresql://user@host:5432/db').default('postgresql://postgres@127.0.0.1:5432/mediadl'),
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379/0').default('redis://127.0.0.1:6379/0'),
   REDIS_KEY_PREFIX: z.string().max(100).default('mediadl:'),
@@ -119,8 +122,10 @@ export const configSchema = z.object({
     .regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'must be a namespace name' })
     .default('default'),
   TEMPORAL_UI_PORT: integer(1, 65535).default(8233),
+  TEMPORAL_UI_URL: url(['http:', 'https:'], 'https://temporal.example.com').optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_DEV_DB_FILE: z.string().min(1).default('.data/temporal.db'),
+  WORKFLOW_BUNDLE: z.string().min(1).optional(),
   TASK_QUEUE: taskQueue.default('media'),
   DOWNLOAD_TASK_QUEUE: taskQueue.default('media-downloads'),
   DOWNLOAD_DIR: z.string().min(1).default('./downloads'),
@@ -148,6 +153,29 @@ export const configSchema = z.object({
   PLAYLIST_PARALLEL: integer(1, 200).default(20),
   MAX_URLS_PER_MESSAGE: integer(1, 1000).default(50),
   MAX_URL_LENGTH: integer(32, 65536).default(2048),
+  MAX_TXT_BYTES: byteSize.default(1024 ** 2),
+  MAX_URLS_PER_FILE: integer(1, 10000).default(1000),
+  MAX_USER_ACTIVE: integer(0, 10000).default(3),
+  RATE_LIMIT_LINKS: integer(0, 100000).default(20),
+  RATE_LIMIT_WINDOW: integer(1, 86400).default(60),
+  TRIAL_DAILY_DOWNLOADS: integer(0, 10000).default(5),
+  TRIAL_MAX_FILE_SIZE: byteSize.default(200 * 1024 ** 2),
+  API_TOKEN: z
+    .string()
+    .min(24, { error: 'must be at least 24 characters (make one with: openssl rand -hex 32)' })
+    .regex(/^[\x21-\x7e]+$/, { error: 'must be printable characters without spaces' })
+    .optional(),
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: integer(0, 65535).default(8080),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_METRICS_PORT: integer(0, 65535).default(9464),
+  MONITOR_JOURNAL_DIR: z.string().min(1).default('.data/attempts'),
+  MONITOR_WEBHOOK_URL: url(['http:', 'https:'], 'https://alerts.example.com/hook').optional(),
+  PUSHOVER_TOKEN: z.string().min(1).optional(),
+  PUSHOVER_USER: z.string().min(1).optional(),
+  PUSHOVER_API_URL: url(['http:', 'https:'], 'https://api.pushover.net/1/messages.json').default(
+    'https://api.pushover.net/1/messages.json',
+  ),
   ALLOW_PRIVATE_URLS: boolean.default(false),
   ALLOWED_PRIVATE_HOSTS: allowedHosts.optional(),
   LOG_LEVEL: z
@@ -156,15 +184,21 @@ export const configSchema = z.object({
     })
     .default('info'),
   LOG_PRETTY: boolean.default(false),
+  LOG_FILE: z.string().min(1).optional(),
 });
 
 type RawConfig = z.output<typeof configSchema>;
 
-export interface Config extends RawConfig {
+/** The bot's configuration: a token and owners are required. */
+export interface Config extends Omit<RawConfig, 'TELEGRAM_BOT_TOKEN' | 'ADMIN_IDS'> {
+  TELEGRAM_BOT_TOKEN: string;
+  ADMIN_IDS: number[];
   /** DOWNLOAD_DIR resolved to an absolute path. */
   DOWNLOAD_DIR: string;
   /** COOKIES_FILE resolved to an absolute path. */
   COOKIES_FILE?: string;
+  /** MONITOR_JOURNAL_DIR resolved to an absolute path. */
+  MONITOR_JOURNAL_DIR: string;
 }
 
 /** Thrown when the environment does not describe a runnable configuration. */
@@ -195,11 +229,33 @@ function describeIssues(issues: z.core.$ZodIssue[], cleaned: Record<string, stri
   });
 }
 
-/** Validates `env` and reports every problem at once. */
-export function parseConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
-  const cleaned = cleanEnv(env, Object.keys(configSchema.shape));
+/**
+ * The worker's configuration: without a bot (no TELEGRAM_BOT_TOKEN) it downloads
+ * for the ops CLI and tells nobody on Telegram; no ADMIN_IDS means no owners.
+ */
+export type WorkerConfig = Omit<Config, 'TELEGRAM_BOT_TOKEN'> & { TELEGRAM_BOT_TOKEN?: string };
+
+/** The settings only the bot cannot do without. */
+const BOT_REQUIRED = ['TELEGRAM_BOT_TOKEN', 'ADMIN_IDS'] as const;
+
+/**
+ * Validates `env` and reports every problem at once. The bot's configuration
+ * by default; `{ bot: false }` for processes that run without a bot.
+ */
+export function parseConfig(env: Record<string, string | undefined>, cwd?: string): Config;
+export function parseConfig(env: Record<string, string | undefined>, cwd: string | undefined, o: { bot: false }): WorkerConfig;
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  cwd = process.cwd(),
+  o: { bot: boolean } = { bot: true },
+): WorkerConfig {
+  const keys = Object.keys(configSchema.shape);
+  const cleaned = cleanEnv(env, keys);
   const result = configSchema.safeParse(cleaned);
   const problems = result.success ? [] : describeIssues(result.error.issues, cleaned);
+  if (o.bot) for (const key of BOT_REQUIRED) if (cleaned[key] === undefined) problems.push(`${key} is required`);
+  // In the order of the schema (and of .env.example), whichever check found them.
+  problems.sort((a, b) => keys.indexOf(a.split(' ')[0]!) - keys.indexOf(b.split(' ')[0]!));
   // Checked even when other variables are wrong, so that one run reports every problem.
   const taskQueue = configSchema.shape.TASK_QUEUE.safeParse(cleaned.TASK_QUEUE);
   const downloadTaskQueue = configSchema.shape.DOWNLOAD_TASK_QUEUE.safeParse(cleaned.DOWNLOAD_TASK_QUEUE);
@@ -209,7 +265,9 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   return {
     ...result.data,
+    ADMIN_IDS: result.data.ADMIN_IDS ?? [],
     DOWNLOAD_DIR: path.resolve(cwd, result.data.DOWNLOAD_DIR),
+    MONITOR_JOURNAL_DIR: path.resolve(cwd, result.data.MONITOR_JOURNAL_DIR),
     ...(result.data.COOKIES_FILE ? { COOKIES_FILE: path.resolve(cwd, result.data.COOKIES_FILE) } : {}),
   };
 }
@@ -234,17 +292,21 @@ export function readEnv(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.en
   return { ...fromFile, ...env };
 }
 
-export function loadConfig(cwd = process.cwd()): Config {
-  return parseConfig(readEnv(cwd), cwd);
+export function loadConfig(cwd?: string): Config;
+export function loadConfig(cwd: string | undefined, o: { bot: false }): WorkerConfig;
+export function loadConfig(cwd = process.cwd(), o: { bot: boolean } = { bot: true }): WorkerConfig {
+  return o.bot ? parseConfig(readEnv(cwd), cwd) : parseConfig(readEnv(cwd), cwd, { bot: false });
 }
 
 /**
  * Entry points call this: on a bad configuration it prints one readable message
  * and exits, instead of a stack trace.
  */
-export function loadConfigOrExit(cwd = process.cwd()): Config {
+export function loadConfigOrExit(cwd?: string): Config;
+export function loadConfigOrExit(cwd: string | undefined, o: { bot: false }): WorkerConfig;
+export function loadConfigOrExit(cwd = process.cwd(), o: { bot: boolean } = { bot: true }): WorkerConfig {
   try {
-    return loadConfig(cwd);
+    return o.bot ? loadConfig(cwd) : loadConfig(cwd, { bot: false });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\nSee .env.example for every variable and its default.\n`);
@@ -255,7 +317,19 @@ export function loadConfigOrExit(cwd = process.cwd()): Config {
 }
 
 /** The settings that carry secrets, as raw text (a config that failed validation has no parsed form). */
-export type SecretSettings = Partial<Record<'TELEGRAM_BOT_TOKEN' | 'TELEGRAM_API_ROOT' | 'DATABASE_URL' | 'REDIS_URL', string>>;
+export type SecretSettings = Partial<
+  Record<
+    | 'TELEGRAM_BOT_TOKEN'
+    | 'TELEGRAM_API_ROOT'
+    | 'DATABASE_URL'
+    | 'REDIS_URL'
+    | 'API_TOKEN'
+    | 'PUSHOVER_TOKEN'
+    | 'PUSHOVER_USER'
+    | 'MONITOR_WEBHOOK_URL',
+    string
+  >
+>;
 
 /** The password of a URL, in the forms it can appear in (as written, decoded, with its user name). User names are not secret. */
 function urlCredentials(value: string | undefined): string[] {
@@ -287,7 +361,14 @@ function urlCredentials(value: string | undefined): string[] {
 export function secretsOf(settings: SecretSettings): string[] {
   const token = settings.TELEGRAM_BOT_TOKEN?.trim();
   const tokenForms = token ? [token, encodeURIComponent(token), encodeURIComponent(token).replace(/%3A/g, '%3a')] : [];
-  const credentials = [settings.TELEGRAM_API_ROOT, settings.DATABASE_URL, settings.REDIS_URL].flatMap(urlCredentials);
+  const credentials = [settings.TELEGRAM_API_ROOT, settings.DATABASE_URL, settings.REDIS_URL, settings.MONITOR_WEBHOOK_URL].flatMap(
+    urlCredentials,
+  );
+  // Whole values: the API token and Pushover's keys, and a webhook address (such addresses often carry their secret in the path).
+  const whole = [settings.API_TOKEN, settings.PUSHOVER_TOKEN, settings.PUSHOVER_USER, settings.MONITOR_WEBHOOK_URL]
+    .map((v) => v?.trim())
+    .filter((v): v is string => Boolean(v));
+  credentials.push(...whole);
   // Log lines are JSON: a password with a quote or backslash appears there escaped.
   const escaped = credentials.map((secret) => JSON.stringify(secret).slice(1, -1));
   return [...new Set([...tokenForms, ...credentials, ...escaped].filter(Boolean))];

@@ -10,6 +10,8 @@ export interface LoggerOptions {
   secrets?: string[];
   /** Where lines go; stdout by default. Tests pass a collector. */
   destination?: DestinationStream;
+  /** A second destination (LOG_FILE, see openLogFile): every line goes to both, scrubbed alike. */
+  file?: DestinationStream;
   name?: string;
 }
 
@@ -20,7 +22,10 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const secrets = options.secrets ?? [];
-  const target = options.destination ?? (options.pretty ? prettyStream() : pino.destination({ sync: true }));
+  const console = options.destination ?? (options.pretty ? prettyStream() : pino.destination({ sync: true }));
+  const file = options.file;
+  // The file gets the JSON line, even when the console shows it pretty.
+  const target: DestinationStream = file ? { write: (line: string) => (console.write(line), file.write(line)) } : console;
   const destination = redactingStream(target, secrets);
   return pino(
     {

@@ -1,6 +1,7 @@
-// npm run dev: the Temporal dev server, the worker and the bot in one terminal,
+// npm run dev: the Temporal dev server, the worker, the bot and the HTTP API in one terminal,
 // each line labelled with its process and free of colour codes. Ctrl-C (or
-// SIGTERM) stops the bot and the worker first, then Temporal.
+// SIGTERM) stops the bot, the worker and the API first, then Temporal. Without a bot
+// token the bot stays off and the rest runs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -9,7 +10,9 @@ import { temporalReady } from '../lib/temporal-client';
 import { temporalDevCommand } from './temporal';
 
 const ROOT = path.resolve(__dirname, '..');
-const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+// node loads tsx itself (no tsx wrapper process): Ctrl-C reaches each program once,
+// so the worker drains instead of being signalled twice.
+const TSX_LOADER = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 // More than the worker's 10 s shutdown grace plus yt-dlp's 5 s to stop.
 const STOP_GRACE_MS = 25_000;
 // eslint-disable-next-line no-control-regex
@@ -23,6 +26,7 @@ interface Piece {
 
 const pieces: Piece[] = [];
 let stopping = false;
+let stoppingTemporal = false;
 const label = (name: string) => `[${name.padEnd(8)}]`;
 const say = (text: string) => process.stdout.write(`${label('dev')} ${text}\n`);
 
@@ -35,12 +39,18 @@ function start(name: string, command: string, args: string[]): Piece {
     // pieces in order (bot and worker first, Temporal last).
     detached: true,
   });
+  let hidden = 0;
   for (const stream of [child.stdout!, child.stderr!]) {
-    readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${label(name)} ${line.replace(ANSI, '')}\n`));
+    readline.createInterface({ input: stream }).on('line', (line) => {
+      // Once Temporal is being stopped, its shutdown chatter (a wall of warnings about
+      // pollers and connections closing) is counted rather than shown.
+      if (name === 'temporal' && stoppingTemporal) return void (hidden += 1);
+      process.stdout.write(`${label(name)} ${line.replace(ANSI, '')}\n`);
+    });
   }
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code, signal) => {
-      say(`${name} exited (${signal ?? `code ${code}`})`);
+      say(`${name} exited (${signal ?? `code ${code}`})${hidden ? ` (${hidden} shutdown log lines not shown)` : ''}`);
       resolve(code);
       if (!stopping) void stopAll(1);
     }),
@@ -76,6 +86,7 @@ async function stopAll(exitCode: number): Promise<void> {
   say('stopping');
   // The bot and the worker first, while Temporal can still take their last calls.
   await Promise.all(pieces.filter((p) => p.name !== 'temporal').map(stopPiece));
+  stoppingTemporal = true;
   await Promise.all(pieces.filter((p) => p.name === 'temporal').map(stopPiece));
   say('stopped');
   process.exit(exitCode);
@@ -99,8 +110,15 @@ async function main(): Promise<void> {
   await waitForTemporal(TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE);
   if (stopping) return;
   say(`Temporal is up on ${TEMPORAL_ADDRESS}; Web UI at ${temporal.uiUrl}`);
-  start('worker', process.execPath, [TSX, 'workers/main.ts']);
-  start('bot', process.execPath, [TSX, 'bot/main.ts']);
+  start('worker', process.execPath, ['--import', TSX_LOADER, 'workers/main.ts']);
+  // Without a bot token and owners the rest still runs, so a first run shows the product working.
+  const bot = parsePartialConfig(env, ['TELEGRAM_BOT_TOKEN', 'ADMIN_IDS']);
+  if (bot.TELEGRAM_BOT_TOKEN && bot.ADMIN_IDS?.length) start('bot', process.execPath, ['--import', TSX_LOADER, 'bot/main.ts']);
+  else
+    say(
+      'the Telegram bot is off until TELEGRAM_BOT_TOKEN and ADMIN_IDS are set in .env; meanwhile try: npm run ops -- download <url> --wait',
+    );
+  start('api', process.execPath, ['--import', TSX_LOADER, 'api/main.ts']);
 }
 
 main().catch((err: unknown) => {

@@ -11,14 +11,19 @@ import { DownloadsClient, downloadsSettings } from '../domain/downloads/client';
 import { controlWorkflowId, downloadWorkflowId } from '../domain/downloads/definitions';
 import { contentKeyFor, parseMediaUrl } from '../domain/downloads/links';
 import { resolveTemporalCli } from '../lib/temporal-cli';
+import { ensureSchedules } from '../workers/schedules';
 import { eventually, eventuallyAsync } from '../test/support/eventually';
 import { ADMIN_ID, OTHER_ADMIN_ID, startStack, type Stack } from '../test/support/stack';
 import { textMessage } from '../test/support/telegram-updates';
 
 const OUT = path.resolve(__dirname, '..', 'test', 'support', 'histories');
 const VERSION = process.argv[2] ?? '';
-if (!/^v\d+$/.test(VERSION)) {
-  console.error('usage: npm run histories:record -- <version>   (v3, v4, ...: the release whose code this is; older files are kept)');
+/** `monitoring` or `handed-back`: only that scenario (for a release that changed nothing else). */
+const ONLY = process.argv[3];
+if (!/^v\d+$/.test(VERSION) || (ONLY !== undefined && ONLY !== 'monitoring' && ONLY !== 'handed-back')) {
+  console.error(
+    'usage: npm run histories:record -- <version> [monitoring|handed-back]   (v3, v4, ...: the release whose code this is; older files are kept)',
+  );
   process.exit(2);
 }
 const admin = { id: 'script:record-histories', name: 'the recording script' };
@@ -31,17 +36,7 @@ function keyOf(url: string): string {
 
 /** Writes the history of `workflowId` as the Temporal CLI exports it (waiting for it to close unless `open`). */
 async function save(stack: Stack, name: string, workflowId: string, open = false): Promise<void> {
-  const handle = stack.client.workflow.getHandle(workflowId);
-  await eventuallyAsync(
-    () =>
-      handle.describe().then(
-        () => true,
-        () => false,
-      ),
-    30_000,
-    `${workflowId} to exist`,
-  );
-  if (!open) await handle.result().catch(() => undefined);
+  await (open ? exists(stack, workflowId) : ended(stack, workflowId));
   const json = execFileSync(
     resolveTemporalCli(),
     ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', stack.temporal.address],
@@ -57,12 +52,100 @@ function sendLink(stack: Stack, url: string, userId = ADMIN_ID): void {
   stack.telegram.pushUpdate(textMessage({ userId, text: url }));
 }
 
-async function partway(stack: Stack, url: string): Promise<void> {
+async function partway(stack: Stack, url: string, bytes = 10_000): Promise<void> {
   const route = new URL(url).pathname;
-  await eventually(() => (stack.media.bytesServed.get(route) ?? 0) > 10_000, 60_000, `part of ${route}`);
+  await eventually(() => (stack.media.bytesServed.get(route) ?? 0) > bytes, 60_000, `part of ${route}`);
+}
+
+/** Waits for `workflowId` to exist and to end. */
+async function ended(stack: Stack, workflowId: string): Promise<void> {
+  await exists(stack, workflowId);
+  await stack.client.workflow
+    .getHandle(workflowId)
+    .result()
+    .catch(() => undefined);
+}
+
+/** Waits for `workflowId` to exist (the bot starts it a moment after the message). */
+async function exists(stack: Stack, workflowId: string): Promise<void> {
+  const handle = stack.client.workflow.getHandle(workflowId);
+  await eventuallyAsync(
+    () =>
+      handle.describe().then(
+        () => true,
+        () => false,
+      ),
+    30_000,
+    `${workflowId} to exist`,
+  );
+}
+
+/** An alert raised and one recovered (delivered on Telegram), and both housekeeping workflows as their schedules run them. */
+async function recordMonitoring(): Promise<void> {
+  const stack = await startStack({ MAX_RETRIES: '2' }, { alerts: true });
+  try {
+    // Two different downloads failing: one link failing on every retry does not raise an alert.
+    for (const name of ['broken', 'also-broken']) {
+      const broken = stack.media.route(`/record/${name}.mp4`, { failFirst: 1_000, failStatus: 503 });
+      sendLink(stack, broken);
+      await ended(stack, downloadWorkflowId(keyOf(broken)));
+      await stack.journal.flush();
+    }
+    const incident = await stack.database.db.monitorIncident.findFirstOrThrow({ where: { downloader: 'generic' } });
+    await save(stack, 'monitor-alert-raised', `monitor-alert-${incident.id}-raised`);
+    const fixed = stack.media.route('/record/fixed.mp4');
+    sendLink(stack, fixed);
+    await ended(stack, downloadWorkflowId(keyOf(fixed)));
+    await stack.journal.flush();
+    await save(stack, 'monitor-alert-recovered', `monitor-alert-${incident.id}-recovered`);
+    await ensureSchedules(stack.client, stack.config.TASK_QUEUE, { info: () => undefined } as never);
+    for (const [scheduleId, name] of [
+      ['monitor-prune-attempts', 'monitor-prune-attempts'],
+      ['monitor-close-stale-incidents', 'monitor-close-stale-incidents'],
+    ] as const) {
+      const handle = stack.client.schedule.getHandle(scheduleId);
+      await handle.trigger();
+      let workflowId = '';
+      await eventuallyAsync(
+        async () => {
+          workflowId = (await handle.describe()).info.recentActions.at(-1)?.action.workflow.workflowId ?? '';
+          return workflowId !== '';
+        },
+        30_000,
+        `${scheduleId} to run`,
+      );
+      await save(stack, name, workflowId);
+      await handle.delete();
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+/**
+ * A download whose worker is drained mid-file: it is handed back (WorkerShutdown,
+ * not retried by Temporal) and the workflow runs the step again on the second worker.
+ */
+async function recordHandedBack(): Promise<void> {
+  const stack = await startStack({ HEARTBEAT_TIMEOUT_SECONDS: '10', MAX_RETRIES: '0' });
+  try {
+    const url = stack.media.route('/record/handed-back.mp4', { bytesPerSecond: 1_000 });
+    sendLink(stack, url);
+    await partway(stack, url, 3_000);
+    await stack.addWorker();
+    await stack.firstWorker.stop();
+    stack.media.route('/record/handed-back.mp4', { bytesPerSecond: 50_000 });
+    await save(stack, 'handed-back', downloadWorkflowId(keyOf(url)));
+  } finally {
+    await stack.stop();
+  }
 }
 
 async function main(): Promise<void> {
+  if (ONLY !== 'handed-back') await recordMonitoring();
+  if (ONLY === 'monitoring') return;
+  await recordHandedBack();
+  if (ONLY === 'handed-back') return;
   const stack = await startStack({ MAX_CONCURRENT: '2', HEARTBEAT_TIMEOUT_SECONDS: '10', PLAYLIST_PARALLEL: '2', SOCKET_TIMEOUT: '30' });
   try {
     const completed = stack.media.route('/record/completed.mp4');

@@ -65,6 +65,20 @@ fi
 # names; ffmpeg from Debian. See scripts/setup-ytdlp.ts.
 npx --no-install tsx scripts/setup-ytdlp.ts
 
+# --- Chromium, for the dashboard's browser test ----------------------------------
+# Users of the dashboard bring their own browser; the test suite drives Debian's
+# Chromium with playwright-core (an npm devDependency, no browser download).
+CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
+if [ -x "$CHROMIUM" ]; then
+  say "Chromium found at $CHROMIUM (for the dashboard test)"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing Chromium from Debian (for the dashboard test)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  [ -x "$CHROMIUM" ] || fail "apt-get installed chromium but $CHROMIUM is not there"
+else
+  fail "Chromium is missing (the dashboard test needs it). Run: sudo apt-get install -y chromium, or set CHROMIUM_PATH"
+fi
+
 # --- Prisma client -------------------------------------------------------------
 # Generation needs no database and no native engine; pointing the engine variable
 # at any existing file stops the CLI from trying to download one.

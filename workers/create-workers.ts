@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from '../lib/config';
 import { redact } from '../lib/logger';
 import { redactFailures } from './redacted-failures';
@@ -19,7 +19,7 @@ export async function createWorkers(
   /** What each task queue serves: built by `createActivities(deps)`, or stand-ins in tests. */
   activities: { light: object; downloads: object },
   /** `secrets`: redacted from every activity failure before it is stored in a workflow's history. */
-  options: { workflowBundle?: WorkflowBundle; secrets?: string[] } = {},
+  options: { workflowBundle?: WorkflowBundleOption; secrets?: string[] } = {},
 ): Promise<WorkerSet> {
   const interceptors = { activity: [redactFailures((text) => redact(text, options.secrets ?? []))] };
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });

@@ -7,7 +7,7 @@ let installed = false;
  * Routes the Temporal SDK's own logs (worker, workflow `log`) through pino so
  * the worker writes one JSON stream. The runtime can be installed once per process.
  */
-export function installTemporalLogging(logger: Logger): void {
+export function installTemporalLogging(logger: Logger, o: { prometheusBindAddress?: string } = {}): void {
   if (installed) return;
   installed = true;
   // The SDK's info lines (worker state, webpack's bundle summary) drown our own;
@@ -22,6 +22,10 @@ export function installTemporalLogging(logger: Logger): void {
           : 'WARN';
   const temporalLog = logger.child({ component: 'temporal' });
   Runtime.install({
+    // The worker's entry point handles SIGINT and SIGTERM itself (workers/main.ts), so a
+    // second signal during the drain does not kill the process (the SDK's handler is once-only).
+    shutdownSignals: [],
+    ...(o.prometheusBindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: o.prometheusBindAddress } } } } : {}),
     logger: new DefaultLogger(level, ({ level: l, message, meta }) => {
       const method = l === 'TRACE' ? 'trace' : l === 'DEBUG' ? 'debug' : l === 'WARN' ? 'warn' : l === 'ERROR' ? 'error' : 'info';
       const { sdkComponent: _c, ...rest } = (meta ?? {}) as Record<string, unknown>;

@@ -4,13 +4,18 @@ import { ERROR_KINDS, isErrorKind } from '../domain/downloads/errors';
 
 /** Database writes retry until PostgreSQL is back: nothing accepted is lost. */
 export const records = proxyActivities<LightActivities>({
+  summary: 'Record in PostgreSQL',
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-/** Telling people: retried for a while (Telegram's 429s included), then given up on with a log line. */
+/**
+ * Telling people: retried for a while (Telegram's 429s included), then given up
+ * on with a log line. Long enough to upload a file within TELEGRAM_UPLOAD_LIMIT_MB.
+ */
 export const notifier = proxyActivities<LightActivities>({
-  startToCloseTimeout: '1 minute',
+  summary: 'Tell the people who asked (Telegram)',
+  startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12 },
 });
 

@@ -14,10 +14,11 @@ import {
   proxyActivities,
   setHandler,
   TimeoutFailure,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { TimeoutType } from '@temporalio/common';
+import { TimeoutType, type SearchAttributeUpdatePair } from '@temporalio/common';
 import type { DownloadQueueActivities } from '../activities';
 import { classifiedFailure, notifier, records } from './common';
 import {
@@ -80,11 +81,30 @@ export const PLAYLIST_PATCH = 'downloads-playlists-v1';
  * telling people. Downloads started earlier keep their steps.
  */
 export const LEAN_PATCH = 'downloads-lean-v1';
+/**
+ * The Web UI reads better: the chats that asked, why it failed and which
+ * downloader ran it become search attributes, and the title goes to the memo.
+ * Downloads started earlier keep their commands as they were.
+ */
+export const UI_PATCH = 'downloads-ui-v1';
+/**
+ * A worker that stops (drained, redeployed) hands its running download back
+ * without spending an attempt: the attempt fails as WorkerShutdown, which is
+ * not retried by Temporal, and the workflow runs the step again with fresh
+ * attempts (on another worker, from the partial file). Downloads started
+ * earlier retry it as before (it costs them an attempt).
+ */
+export const SHUTDOWN_PATCH = 'downloads-shutdown-v1';
+/** The failure type the download activity throws when its worker stops under it. */
+export const WORKER_SHUTDOWN = 'WorkerShutdown';
+/** Hand-backs one download takes before a shutdown counts as a failure (a worker crashing in a loop). */
+const MAX_HAND_BACKS = 50;
 
-function activitiesFor(policy: DownloadPolicy) {
+function activitiesFor(policy: DownloadPolicy, handBack: boolean) {
   // One quick look first, so the workflow knows (and operators see) when it waits.
   // Low disk is its answer, not a failure to retry; a lost worker is retried.
   const diskNow = proxyActivities<DownloadQueueActivities>({
+    summary: 'Check free disk space',
     taskQueue: policy.downloadTaskQueue,
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: [DISK_LOW] },
@@ -92,6 +112,7 @@ function activitiesFor(policy: DownloadPolicy) {
   // Low disk fails the check retryably; Temporal re-runs it on a long interval
   // until space frees up or the wait limit passes.
   const disk = proxyActivities<DownloadQueueActivities>({
+    summary: 'Wait for free disk space (rechecked with backoff)',
     taskQueue: policy.downloadTaskQueue,
     startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: policy.diskWaitHours * 3_600_000,
@@ -102,6 +123,7 @@ function activitiesFor(policy: DownloadPolicy) {
     },
   });
   const downloader = proxyActivities<DownloadQueueActivities>({
+    summary: 'Download the file (yt-dlp or the direct source); progress in the heartbeat',
     taskQueue: policy.downloadTaskQueue,
     startToCloseTimeout: policy.downloadTimeoutMinutes * 60_000,
     heartbeatTimeout: policy.heartbeatTimeoutSeconds * 1000,
@@ -113,15 +135,29 @@ function activitiesFor(policy: DownloadPolicy) {
       backoffCoefficient: 2,
       maximumInterval: Math.max(policy.retryMaxSeconds, policy.retryBaseSeconds) * 1000,
       maximumAttempts: policy.maxRetries + 1,
-      // A full disk goes back to the disk check instead of spending attempts.
-      nonRetryableErrorTypes: ['DiskFull'],
+      // A full disk goes back to the disk check instead of spending attempts; a worker
+      // that stops hands the download back to this workflow (SHUTDOWN_PATCH).
+      nonRetryableErrorTypes: handBack ? ['DiskFull', WORKER_SHUTDOWN] : ['DiskFull'],
     },
   });
   return { records, notifier, diskNow, disk, downloader };
 }
 
+/** What the Web UI can filter an ended download by: why it failed, and the downloader that ran it. */
+function endedAttributes(outcome: DownloadOutcome): SearchAttributeUpdatePair[] {
+  const downloader = outcome.status === 'cancelled' ? undefined : outcome.downloader;
+  return [
+    ...(outcome.status === 'failed' ? [{ key: searchAttributes.ErrorKind, value: outcome.errorKind }] : []),
+    ...(downloader ? [{ key: searchAttributes.Downloader, value: downloader }] : []),
+  ];
+}
+
 /** Turns an activity failure into the reason users and the record see. */
-function describeFailure(err: unknown, step: 'disk' | 'download', policy: DownloadPolicy): { errorKind: string; message: string } {
+function describeFailure(
+  err: unknown,
+  step: 'disk' | 'download',
+  policy: DownloadPolicy,
+): { errorKind: string; message: string; downloader?: string } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   // When the wait for space runs out, Temporal reports the check's last failure (DiskLow),
   // or a schedule-to-close timeout; any other timeout is a lost worker, not a full disk.
@@ -131,7 +167,11 @@ function describeFailure(err: unknown, step: 'disk' | 'download', policy: Downlo
       (cause instanceof ApplicationFailure && cause.type === DISK_LOW));
   if (diskWaitOver) return { errorKind: 'DiskFull', message: `the download disk stayed full for ${policy.diskWaitHours} hours` };
   if (cause instanceof TimeoutFailure) return { errorKind: 'Timeout', message: 'the download stopped making progress or took too long' };
-  return classifiedFailure(cause) ?? { errorKind: 'Unknown', message: ERROR_KINDS.Unknown.message };
+  const described = classifiedFailure(cause) ?? { errorKind: 'Unknown', message: ERROR_KINDS.Unknown.message };
+  // The download activity names the downloader of the attempt in the failure's details.
+  const downloader =
+    cause instanceof ApplicationFailure ? (cause.details?.[0] as { downloader?: unknown } | undefined)?.downloader : undefined;
+  return typeof downloader === 'string' ? { ...described, downloader } : described;
 }
 
 /**
@@ -183,9 +223,16 @@ class DownloadControl {
     return this.paused || this.cancelledBy !== null;
   }
 
-  setState(next: DownloadState): void {
+  /** Whether this run keeps the Web UI's extra attributes (UI_PATCH), decided once where it is first needed. */
+  private ui: boolean | null = null;
+  get uiAttributes(): boolean {
+    this.ui ??= patched(UI_PATCH);
+    return this.ui;
+  }
+
+  setState(next: DownloadState, also: SearchAttributeUpdatePair[] = []): void {
     this.state = next;
-    upsertSearchAttributes([{ key: searchAttributes.DownloadState, value: next }]);
+    upsertSearchAttributes([{ key: searchAttributes.DownloadState, value: next }, ...also]);
   }
 
   subscribe(subscriber: Subscriber): void {
@@ -195,7 +242,11 @@ class DownloadControl {
     this.unnotified.push(subscriber);
     // A keyword list holds at most 2 KB: the first requesters are enough to find a download by.
     const requestedBy = [...new Set(this.subscribers.map((s) => String(s.userId)))].slice(0, MAX_REQUESTED_BY);
-    upsertSearchAttributes([{ key: searchAttributes.RequestedBy, value: requestedBy }]);
+    const chats = [...new Set(this.subscribers.map((s) => String(s.chatId)))].slice(0, MAX_REQUESTED_BY);
+    upsertSearchAttributes([
+      { key: searchAttributes.RequestedBy, value: requestedBy },
+      ...(this.uiAttributes ? [{ key: searchAttributes.ChatId, value: chats }] : []),
+    ]);
   }
 
   joinPlaylist(playlistWorkflowId: string): void {
@@ -283,7 +334,8 @@ const MAX_REQUESTED_BY = 100;
  * the control workflow) stop and continue it.
  */
 export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOutcome> {
-  const { records, notifier, diskNow, disk, downloader } = activitiesFor(input.policy);
+  const handBack = patched(SHUTDOWN_PATCH);
+  const { records, notifier, diskNow, disk, downloader } = activitiesFor(input.policy, handBack);
   const d = new DownloadControl(input.carried);
   const startedAt = input.carried?.startedAt ?? workflowInfo().startTime.getTime();
 
@@ -379,7 +431,8 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     outcome = { status: 'failed', errorKind: 'Cancelled', message: 'the download was cancelled' };
   }
   d.outcome = outcome;
-  d.setState(outcome.status);
+  d.setState(outcome.status, d.uiAttributes ? endedAttributes(outcome) : []);
+  if (d.uiAttributes && outcome.status === 'completed') upsertMemo({ title: outcome.title });
 
   // Cleaning up, recording and telling people happen even when the workflow was cancelled.
   await CancellationScope.nonCancellable(async () => {
@@ -522,6 +575,7 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
   }
 
   async function downloadUntilDone(): Promise<DownloadOutcome> {
+    let handedBack = 0;
     for (let round = 1; ;) {
       await waitWhilePaused();
       if (d.cancelledBy) return { status: 'cancelled', by: d.cancelledBy };
@@ -539,6 +593,12 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
         return { status: 'completed', fromCache: false, ...file };
       } catch (err) {
         if (isCancellation(err)) throw err;
+        const cause = err instanceof ActivityFailure ? err.cause : undefined;
+        if (handBack && cause instanceof ApplicationFailure && cause.type === WORKER_SHUTDOWN && handedBack < MAX_HAND_BACKS) {
+          log.info('the worker running the download stopped; it goes on elsewhere', { handedBack });
+          handedBack += 1;
+          continue;
+        }
         const failure = describeFailure(err, 'download', input.policy);
         if (failure.errorKind === 'DiskFull' && round < MAX_DISK_FULL_ROUNDS) {
           log.warn('disk filled up during the download; waiting for space', { round });

@@ -2,3 +2,4 @@
 export { downloadWorkflow } from './download';
 export { downloadsControlWorkflow } from './control';
 export { playlistWorkflow } from './playlist';
+export { closeStaleIncidentsWorkflow, monitorAlertWorkflow, pruneAttemptsWorkflow } from './monitoring';

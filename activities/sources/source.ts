@@ -75,6 +75,8 @@ export interface SourceJob {
 export interface SourceFile {
   path: string;
   title: string;
+  /** The extractor that found the media (yt-dlp's extractor key), when the source has them. */
+  extractor?: string | null;
 }
 
 /**
@@ -85,6 +87,8 @@ export class SourceFailure extends Error {
   constructor(
     readonly classified: Classified,
     message: string = classified.message,
+    /** The extractor the failure came from (yt-dlp's "ERROR: [youtube] ..."), when known. */
+    readonly extractor: string | null = null,
   ) {
     super(message);
     this.name = 'SourceFailure';

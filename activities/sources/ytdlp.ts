@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { classifyYtDlpFailure, make, type Classified } from '../../domain/downloads/errors';
+import { extractorInError } from '../../domain/monitoring/attempts';
 import { readBoundedLines } from '../../lib/bounded-lines';
 import { findExecutable } from '../../lib/executables';
 import type { Logger } from '../../lib/logger';
@@ -240,9 +241,9 @@ export function createYtDlpSource(deps: YtDlpSourceDeps): DownloadSource {
         let classified: Classified = classifyYtDlpFailure(run.stderr, run, run.notices);
         // Exit 0 without a file and without a notice that explains it: nothing to go on.
         if (run.code === 0 && classified.kind === 'Unknown') classified = make('Unknown', 'yt-dlp finished without reporting a file');
-        throw new SourceFailure(classified);
+        throw new SourceFailure(classified, classified.message, extractorInError(run.stderr));
       }
-      return { path: path.resolve(job.targetDir, run.result.filepath), title: run.result.title };
+      return { path: path.resolve(job.targetDir, run.result.filepath), title: run.result.title, extractor: run.result.extractor };
     },
   };
 }

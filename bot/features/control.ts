@@ -1,6 +1,7 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { CommandResult } from '../../domain/downloads/client';
 import { actorOf, type BotContext } from '../context';
+import { STATUS_BUTTON } from '../progress';
 
 /**
  * /pause, /resume and /cancel: the bot words what the downloads client answers.
@@ -71,6 +72,21 @@ controlFeature.callbackQuery(new RegExp(`^${CANCEL_ALL_CONFIRM}:(\\d+)$`), async
 controlFeature.callbackQuery(CANCEL_ALL_KEEP, async (ctx) => {
   await ctx.answerCallbackQuery();
   await ctx.editMessageText('Nothing was cancelled.');
+});
+
+/** The buttons under a status message (admins only: the access middleware checks). */
+controlFeature.callbackQuery(STATUS_BUTTON, async (ctx) => {
+  const [, action, id] = ctx.match as RegExpMatchArray as [string, 'pause' | 'resume' | 'cancel', string];
+  const { downloads } = ctx.deps;
+  const result =
+    action === 'pause'
+      ? await downloads.pause(id, actorOf(ctx))
+      : action === 'resume'
+        ? await downloads.resume(id, actorOf(ctx))
+        : await downloads.cancel(id, actorOf(ctx));
+  const done = { pause: '⏸ Paused', resume: '▶️ Resumed', cancel: '🚫 Cancelled' }[action];
+  await ctx.answerCallbackQuery({ text: result.ok ? `${done}: ${result.message}` : `Could not ${action}: ${result.message}` });
+  ctx.deps.progress.nudge(id);
 });
 
 /** /retry <id>: a new run of a failed download, and you are told how it ends; /retry all: every recent failed one. */

@@ -1,8 +1,11 @@
+import { actorOf } from '../context';
 import { Composer } from 'grammy';
 import type { DownloadMode } from '../../domain/downloads/definitions';
 import { findLinkCandidates } from '../../domain/downloads/links';
 import { parseOptionWords } from '../../domain/downloads/options';
 import type { BotContext } from '../context';
+import { sendKnownFiles } from '../known-files';
+import { followSingleDownload } from '../progress';
 import { queueLinks } from '../queue-links';
 import { DL_USAGE_TEXT, AUDIO_USAGE_TEXT, intakeReplyText } from '../replies';
 import { linksFromEntities } from './links';
@@ -43,16 +46,20 @@ async function queueWithOptions(ctx: BotContext, mode: DownloadMode): Promise<vo
   if (useQuoted && findLinkCandidates(quotedText).length === 0 && quotedLinks.length === 0)
     return void (await reply(mode === 'audio' ? AUDIO_USAGE_TEXT : DL_USAGE_TEXT));
   const report = await queueLinks(ctx.deps, {
+    requesterName: actorOf(ctx).name,
     text: useQuoted ? quotedText : linkWords.join(' '),
     extraUrls: useQuoted ? quotedLinks : extraUrls,
     chatId: ctx.chat!.id,
     userId: ctx.from?.id ?? ctx.chat!.id,
     messageId: message.message_id,
     correlationId: ctx.correlationId,
+    role: ctx.access.role,
     mode,
     asked: parsed.asked,
   });
-  await reply(intakeReplyText(report));
+  const answer = await reply(intakeReplyText(report));
+  await sendKnownFiles(ctx, report, message.message_id);
+  await followSingleDownload(ctx, report, answer);
 }
 
 downloadsFeature.command('dl', (ctx) => queueWithOptions(ctx, 'video'));

@@ -1,8 +1,11 @@
+import { actorOf } from '../context';
 import { Composer } from 'grammy';
 import type { MessageEntity } from 'grammy/types';
 import { commandOf, isKnownCommand } from '../commands';
 import { intakeReplyText, NO_LINKS_TEXT, unknownCommandText } from '../replies';
 import type { BotContext } from '../context';
+import { sendKnownFiles } from '../known-files';
+import { followSingleDownload } from '../progress';
 import { queueLinks } from '../queue-links';
 
 export const linksFeature = new Composer<BotContext>();
@@ -39,12 +42,14 @@ linksFeature.on(['message:text', 'message:caption'], async (ctx) => {
     return;
   }
   const report = await queueLinks(ctx.deps, {
+    requesterName: actorOf(ctx).name,
     text,
     extraUrls: linksFromEntities(text, message.entities ?? message.caption_entities),
     chatId: ctx.chat.id,
     userId: ctx.from?.id ?? ctx.chat.id,
     messageId: message.message_id,
     correlationId: ctx.correlationId,
+    role: ctx.access.role,
     mode: 'video',
   });
   const reply = intakeReplyText(report);
@@ -52,8 +57,10 @@ linksFeature.on(['message:text', 'message:caption'], async (ctx) => {
     if (ctx.chat.type === 'private') await ctx.reply(NO_LINKS_TEXT);
     return;
   }
-  await ctx.reply(reply, {
+  const answer = await ctx.reply(reply, {
     reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
     link_preview_options: { is_disabled: true },
   });
+  await sendKnownFiles(ctx, report, message.message_id);
+  await followSingleDownload(ctx, report, answer);
 });

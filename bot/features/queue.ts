@@ -1,4 +1,5 @@
 import { Composer, InlineKeyboard } from 'grammy';
+import { allows } from '../../domain/access/roles';
 import { ACTIVE_STATES } from '../../domain/downloads/definitions';
 import type { BotContext } from '../context';
 import { queueText, type QueueRow } from '../replies';
@@ -30,7 +31,7 @@ async function queuePage(
   const rows: QueueRow[] = await Promise.all(
     current.downloads.map(async (d) => {
       if (d.state !== 'downloading') return { shortId: d.shortId, url: d.url, state: d.state, percent: null, etaSeconds: null };
-      const view = await downloads.describe(d.contentKey).catch(() => null);
+      const view = await downloads.describeKey(d.contentKey, { live: false }).catch(() => null);
       const progress = view?.ok ? view.progress : null;
       return {
         shortId: d.shortId,
@@ -51,6 +52,8 @@ async function queuePage(
 queueFeature.command('queue', async (ctx) => {
   const arg = ctx.match.trim().toLowerCase();
   if (arg && arg !== 'all') return void (await ctx.reply("Send /queue for your downloads, or /queue all for everyone's."));
+  if (arg === 'all' && !allows(ctx.access.role, 'admin'))
+    return void (await ctx.reply("Only admins see everyone's downloads; /queue shows yours."));
   const { text, keyboard } = await queuePage(ctx, arg === 'all' ? 'all' : 'mine', 1);
   await ctx.reply(text, {
     reply_parameters: { message_id: ctx.msg!.message_id, allow_sending_without_reply: true },

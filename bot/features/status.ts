@@ -18,12 +18,12 @@ statusFeature.command('status', async (ctx) => {
   const [system, counts, control, running] = await Promise.all([
     systemStats(settings.DOWNLOAD_DIR),
     downloads.countByState(),
-    downloads.globalState().catch(() => null),
+    downloads.globalState({ maxAgeMs: 1_000 }).catch(() => null),
     downloads.list({ states: ['downloading'] }, { pageSize: ACTIVE_SHOWN }),
   ]);
   const active: ActiveLine[] = await Promise.all(
     running.downloads.map(async (d) => {
-      const view = await downloads.describe(d.contentKey).catch(() => null);
+      const view = await downloads.describeKey(d.contentKey, { live: false }).catch(() => null);
       const p = view?.ok ? view.progress : null;
       return {
         shortId: d.shortId,

@@ -50,6 +50,7 @@ import {
 } from './definitions';
 import type { MediaUrl } from './links';
 import type { DownloadOptions } from './options';
+import type { SentFile } from './sent-files';
 
 /**
  * The one door to the download workflows. The bot, the HTTP API, the on-call
@@ -72,12 +73,22 @@ export interface DownloadsSettings {
   commandTimeoutMs: number;
 }
 
+/** The settings `downloadsSettings` reads, for processes that validate only what they use (the API, the ops CLI). */
+export const DOWNLOADS_CLIENT_SETTINGS = [
+  'TASK_QUEUE',
+  'DOWNLOAD_TASK_QUEUE',
+  'MAX_RETRIES',
+  'RETRY_BASE_SECONDS',
+  'RETRY_MAX_SECONDS',
+  'DISK_RECHECK_SECONDS',
+  'DISK_WAIT_HOURS',
+  'DOWNLOAD_TIMEOUT_MINUTES',
+  'HEARTBEAT_TIMEOUT_SECONDS',
+  'PLAYLIST_PARALLEL',
+] as const satisfies readonly (keyof Config)[];
+
 export function downloadsSettings(
-  config: Pick<
-    Config,
-    | 'TASK_QUEUE' | 'DOWNLOAD_TASK_QUEUE' | 'MAX_RETRIES' | 'RETRY_BASE_SECONDS' | 'RETRY_MAX_SECONDS' | 'DISK_RECHECK_SECONDS'
-    | 'DISK_WAIT_HOURS' | 'DOWNLOAD_TIMEOUT_MINUTES' | 'HEARTBEAT_TIMEOUT_SECONDS' | 'PLAYLIST_PARALLEL'
-  >,
+  config: Pick<Config, (typeof DOWNLOADS_CLIENT_SETTINGS)[number]>,
   callTimeoutMs = 5_000,
 ): DownloadsSettings {
   return {
@@ -98,8 +109,21 @@ export function downloadsSettings(
   };
 }
 
+/** A link shortened for a one-line summary: host and path, at most 80 characters. */
+function shortLink(url: string): string {
+  let shown = url;
+  try {
+    const u = new URL(url);
+    shown = `${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    // Not a URL: shown as given.
+  }
+  return shown.length > 80 ? `${shown.slice(0, 79)}…` : shown;
+}
+
 /** Looks up a finished download whose file is still on disk (the database's long-term record). */
-export type CompletedLookup = (contentKey: string) => Promise<DownloadedFile | null>;
+/** A finished download on disk, with the file as Telegram keeps it when it was sent back. */
+export type CompletedLookup = (contentKey: string) => Promise<(DownloadedFile & { sent?: SentFile }) | null>;
 
 export interface StartRequest {
   /** contentKeyFor(url, mode, options), computed at intake (which also looks it up on disk). */
@@ -110,6 +134,8 @@ export interface StartRequest {
   options?: DownloadOptions;
   correlationId: string;
   subscriber: Subscriber;
+  /** Who asked, for people reading the Web UI ("Alice (@alice)"). */
+  requesterName?: string;
 }
 
 export interface StartResult {
@@ -178,9 +204,17 @@ const CONTROL_RECHECK_MS = 60_000;
 /** Cancels sent at once by cancelAll. */
 const CANCEL_ALL_PARALLEL = 8;
 
+/** How old an answer about the global pause may be for /status and the wording of replies. */
+const CONTROL_VIEW_TTL_MS = 1_000;
+/** How old an answer may still serve while a fresh one is fetched. */
+const CONTROL_VIEW_STALE_MS = 30_000;
+
 export class DownloadsClient {
   /** When the control workflow was last seen running (it is checked again after CONTROL_RECHECK_MS). */
   private controlCheckedAt = 0;
+  private controlKept: { at: number; view: ControlView } | null = null;
+  private controlInFlight: Promise<ControlView> | null = null;
+  private controlGeneration = 0;
   private readonly controlId: string;
 
   constructor(
@@ -192,7 +226,7 @@ export class DownloadsClient {
   }
 
   /** A finished download of this content whose file is still on disk, from the record. Throws when the database is down. */
-  async findCompleted(contentKey: string): Promise<DownloadedFile | null> {
+  async findCompleted(contentKey: string): Promise<(DownloadedFile & { sent?: SentFile }) | null> {
     return this.completed ? this.completed(contentKey) : null;
   }
 
@@ -217,16 +251,28 @@ export class DownloadsClient {
     };
     const outcome = await this.withDeadline(async () => {
       await this.ensureControl();
-      return this.signalWithStart(input, request.subscriber.userId, (options) =>
-        this.temporal.workflow.signalWithStart(DOWNLOAD_WORKFLOW_TYPE, { ...options, signal: subscribeSignal, signalArgs: [request.subscriber] }),
+      return this.signalWithStart(
+        input,
+        request.subscriber.userId,
+        (options) =>
+          this.temporal.workflow.signalWithStart(DOWNLOAD_WORKFLOW_TYPE, { ...options, signal: subscribeSignal, signalArgs: [request.subscriber] }),
+        { chatId: request.subscriber.chatId, name: request.requesterName },
       );
     });
     // Only to word the reply: the download itself learns the global state from the control workflow.
-    const paused = await this.temporal
-      .withDeadline(Date.now() + Math.min(1_000, this.settings.callTimeoutMs), () => this.controlView())
+    const paused = await this.recentlyPaused();
+    return { outcome, shortId: shortId(request.contentKey), workflowId, paused };
+  }
+
+  /**
+   * Whether everything is paused, for wording replies: an answer up to
+   * CONTROL_VIEW_TTL_MS old serves (the links of one message share one query),
+   * and null when the control workflow does not answer within a second.
+   */
+  private recentlyPaused(): Promise<boolean | null> {
+    return this.globalState({ maxAgeMs: CONTROL_VIEW_TTL_MS, deadlineMs: Math.min(1_000, this.settings.callTimeoutMs) })
       .then((view) => view.paused)
       .catch(() => null);
-    return { outcome, shortId: shortId(request.contentKey), workflowId, paused };
   }
 
   /**
@@ -237,8 +283,12 @@ export class DownloadsClient {
    */
   async startOrJoinEntry(input: DownloadInput, playlistWorkflowId: string, requestedBy: number | null): Promise<'started' | 'joined'> {
     return this.withDeadline(() =>
-      this.signalWithStart(input, requestedBy, (options) =>
-        this.temporal.workflow.signalWithStart(DOWNLOAD_WORKFLOW_TYPE, { ...options, signal: entryOfSignal, signalArgs: [{ playlistWorkflowId }] }),
+      this.signalWithStart(
+        input,
+        requestedBy,
+        (options) =>
+          this.temporal.workflow.signalWithStart(DOWNLOAD_WORKFLOW_TYPE, { ...options, signal: entryOfSignal, signalArgs: [{ playlistWorkflowId }] }),
+        { playlistWorkflowId },
       ),
     );
   }
@@ -268,10 +318,14 @@ export class DownloadsClient {
       workflowIdReusePolicy: WorkflowIdReusePolicy;
       typedSearchAttributes: SearchAttributePair[];
       memo: Record<string, unknown>;
+      staticSummary: string;
+      staticDetails: string;
     }) => Promise<unknown>,
+    who: { chatId?: number; name?: string; playlistWorkflowId?: string } = {},
   ): Promise<'started' | 'joined'> {
     const workflowId = downloadWorkflowId(input.contentKey);
     const running = await this.runningAndNotEnding(workflowId);
+    const requester = who.name ?? (requestedBy === 0 ? 'an operator (ops CLI)' : requestedBy === null ? 'a playlist' : `user ${requestedBy}`);
     await send({
       workflowId,
       taskQueue: this.settings.taskQueue,
@@ -283,8 +337,26 @@ export class DownloadsClient {
         { key: searchAttributes.RequestedBy, value: requestedBy === null ? [] : [String(requestedBy)] },
         { key: searchAttributes.CorrelationId, value: input.correlationId },
         { key: searchAttributes.ContentKey, value: input.contentKey },
+        ...(who.chatId === undefined ? [] : [{ key: searchAttributes.ChatId, value: [String(who.chatId)] }]),
+        ...(who.playlistWorkflowId ? [{ key: searchAttributes.PlaylistId, value: who.playlistWorkflowId }] : []),
       ],
-      memo: { url: input.url, normalizedUrl: input.normalizedUrl, mode: input.mode, options: input.options ?? {}, ...(input.folder ? { folder: input.folder } : {}) },
+      memo: {
+        url: input.url,
+        normalizedUrl: input.normalizedUrl,
+        mode: input.mode,
+        options: input.options ?? {},
+        requester,
+        ...(input.folder ? { folder: input.folder } : {}),
+      },
+      // What the Web UI's list and the workflow's page show instead of a bare type name.
+      staticSummary: `Download ${shortLink(input.url)} for ${requester}`,
+      staticDetails: [
+        `**Link:** ${input.url}`,
+        `**Mode:** ${input.mode}${input.options && Object.keys(input.options).length ? ` (${JSON.stringify(input.options)})` : ''}`,
+        `**Requested by:** ${requester}`,
+        ...(who.playlistWorkflowId ? [`**Playlist:** ${who.playlistWorkflowId}`] : []),
+        `**Short ID:** ${shortId(input.contentKey)} (npm run ops -- inspect ${shortId(input.contentKey)})`,
+      ].join('\n\n'),
     });
     return running ? 'joined' : 'started';
   }
@@ -342,38 +414,110 @@ export class DownloadsClient {
    */
   async countByState(): Promise<Record<(typeof ACTIVE_STATES)[number], number>> {
     return this.withDeadline(async () => {
-      const counts = await Promise.all(
+      // Every call settles before this answers: a call left retrying would outlive a closed connection.
+      const settled = await Promise.allSettled(
         ACTIVE_STATES.map(async (state) => {
           const { count } = await this.temporal.workflow.count(`${DOWNLOAD_TYPES_QUERY} AND ExecutionStatus = 'Running' AND DownloadState = '${state}'`);
           return [state, count] as const;
         }),
       );
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      const counts = settled.map((r) => (r as PromiseFulfilledResult<readonly [string, number]>).value);
       return Object.fromEntries(counts) as Record<(typeof ACTIVE_STATES)[number], number>;
     });
   }
 
-  /** Whether everything is paused, by whom, and how many downloads are running. */
-  async globalState(): Promise<ControlView> {
+  /**
+   * How many downloads `userId` asked for are queued, waiting for disk or
+   * downloading (paused ones wait for an admin and do not count), from
+   * visibility: always as right as the workflows' own state, whatever ended
+   * them (a finish, a failure, a cancel, a pause or a worker that died).
+   */
+  async activeCountFor(userId: number): Promise<number> {
+    return this.withDeadline(async () => {
+      const states = ACTIVE_STATES.filter((s) => s !== 'paused').map((s) => `'${s}'`);
+      const query = `${DOWNLOAD_TYPES_QUERY} AND ExecutionStatus = 'Running' AND RequestedBy = '${Math.trunc(userId)}' AND DownloadState IN (${states.join(', ')})`;
+      return (await this.temporal.workflow.count(query)).count;
+    });
+  }
+
+  /**
+   * Whether everything is paused, by whom, and how many downloads are running.
+   * With `maxAgeMs`, an answer that old or newer serves again, and an older one
+   * (up to CONTROL_VIEW_STALE_MS) serves while a fresh one is fetched: the
+   * control workflow is busy when many downloads start at once, and a query
+   * waits its turn. A pause or resume through this client drops the kept answer.
+   */
+  async globalState(o: { maxAgeMs?: number; deadlineMs?: number } = {}): Promise<ControlView> {
+    const kept = this.controlKept;
+    if (o.maxAgeMs && kept) {
+      const age = Date.now() - kept.at;
+      if (age <= o.maxAgeMs) return kept.view;
+      if (age <= CONTROL_VIEW_STALE_MS) {
+        void this.fetchControl(o.deadlineMs).catch(() => undefined);
+        return kept.view;
+      }
+    }
+    return this.fetchControl(o.deadlineMs);
+  }
+
+  /** Asks the control workflow, one query at a time; a pause or resume through this client starts a new generation. */
+  private fetchControl(deadlineMs = this.settings.callTimeoutMs): Promise<ControlView> {
+    if (this.controlInFlight) return this.controlInFlight;
+    const generation = this.controlGeneration;
     const attempt = () =>
-      this.withDeadline(async () => {
+      this.temporal.withDeadline(Date.now() + deadlineMs, async () => {
         await this.ensureControl();
         return this.controlView();
       });
-    return attempt().catch((err: unknown) => {
-      if (!isClosed(err)) throw err;
-      this.controlCheckedAt = 0;
-      return attempt();
-    });
+    const fetched = attempt()
+      .catch((err: unknown) => {
+        if (!isClosed(err)) throw err;
+        this.controlCheckedAt = 0;
+        return attempt();
+      })
+      .then((view) => {
+        if (generation === this.controlGeneration) this.controlKept = { at: Date.now(), view };
+        return view;
+      })
+      .finally(() => {
+        if (this.controlInFlight === fetched) this.controlInFlight = null;
+      });
+    this.controlInFlight = fetched;
+    return fetched;
+  }
+
+  /** Resolves once no query of the control workflow is under way (before the connection is closed). */
+  async settle(): Promise<void> {
+    await this.controlInFlight?.catch(() => undefined);
+  }
+
+  /** Forgets what is known of the control workflow: it is about to change. */
+  private forgetControlView(): void {
+    this.controlGeneration += 1;
+    this.controlKept = null;
+    this.controlInFlight = null;
   }
 
   /** Pauses everything: running downloads stop (keeping their partial files), queued ones wait, new ones wait. */
   async pauseAll(by: Actor): Promise<{ ok: true; message: string; affected: number } | Refused> {
-    return this.controlCommand(() => this.temporal.workflow.getHandle(this.controlId).executeUpdate(pauseAllUpdate, { args: [{ by }] }));
+    this.forgetControlView();
+    const result = await this.controlCommand(() =>
+      this.temporal.workflow.getHandle(this.controlId).executeUpdate(pauseAllUpdate, { args: [{ by }] }),
+    );
+    this.forgetControlView();
+    return result;
   }
 
   /** Continues everything paused by `pauseAll` (downloads paused one by one stay paused). */
   async resumeAll(by: Actor): Promise<{ ok: true; message: string; affected: number } | Refused> {
-    return this.controlCommand(() => this.temporal.workflow.getHandle(this.controlId).executeUpdate(resumeAllUpdate, { args: [{ by }] }));
+    this.forgetControlView();
+    const result = await this.controlCommand(() =>
+      this.temporal.workflow.getHandle(this.controlId).executeUpdate(resumeAllUpdate, { args: [{ by }] }),
+    );
+    this.forgetControlView();
+    return result;
   }
 
   /**
@@ -457,12 +601,28 @@ export class DownloadsClient {
   async describe(id: string): Promise<({ ok: true } & DownloadView) | Refused> {
     const resolved = await this.resolve(id);
     if (!resolved.ok) return resolved;
+    return this.describeKey(resolved.contentKey);
+  }
+
+  /** Attempts a download makes at most (the first and its retries), for "attempt 2 of 6". */
+  get maxAttempts(): number {
+    return this.settings.policy.maxRetries + 1;
+  }
+
+  /**
+   * `describe` for a content key already known (no short-ID lookup in
+   * visibility). Throws when the download does not exist. With `live: false`
+   * the workflow is not queried (a query waits for a busy workflow's turn): the
+   * state, pause and progress then come from visibility and the last heartbeat,
+   * which is all a progress line needs.
+   */
+  async describeKey(contentKey: string, o: { live?: boolean } = {}): Promise<{ ok: true } & DownloadView> {
     return this.withDeadline(async () => {
-      const handle = this.temporal.workflow.getHandle(downloadWorkflowId(resolved.contentKey));
+      const handle = this.temporal.workflow.getHandle(downloadWorkflowId(contentKey));
       const description = await handle.describe();
       const summary = summaryOf(description);
       const running = description.status.name === 'RUNNING';
-      const live: DownloadProgressView | null = running ? await handle.query(progressQuery).catch(() => null) : null;
+      const live: DownloadProgressView | null = running && o.live !== false ? await handle.query(progressQuery).catch(() => null) : null;
       const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'download');
       const beat = pending?.heartbeatDetails?.payloads?.[0];
       const details = beat ? (defaultPayloadConverter.fromPayload(beat) as Record<string, number | null>) : null;

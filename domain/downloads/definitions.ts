@@ -77,6 +77,12 @@ export interface Subscriber {
   /** The message that asked; the completion message replies to it. */
   messageId: number;
   correlationId: string;
+  /**
+   * `cli`: an operator who asked with `npm run ops -- download` (chat and user 0).
+   * Nobody is told on Telegram; the CLI reads the outcome from the workflow.
+   * Absent: a Telegram chat, as every subscriber before the ops CLI.
+   */
+  via?: 'cli';
 }
 
 /** Who asked for a pause, a resume or a cancel, as replies name them. */
@@ -141,11 +147,13 @@ export interface DownloadedFile {
   /** Relative to DOWNLOAD_DIR. */
   filePath: string;
   sizeBytes: number;
+  /** The downloader that fetched it (yt-dlp's extractor name, "direct"); absent from records and older runs. */
+  downloader?: string;
 }
 
 export type DownloadOutcome =
   | ({ status: 'completed'; fromCache: boolean } & DownloadedFile)
-  | { status: 'failed'; errorKind: string; message: string }
+  | { status: 'failed'; errorKind: string; message: string; downloader?: string }
   | { status: 'cancelled'; by: Actor };
 
 /**
@@ -360,6 +368,14 @@ export const searchAttributes = {
   RequestedBy: defineSearchAttributeKey('RequestedBy', SearchAttributeType.KEYWORD_LIST),
   CorrelationId: defineSearchAttributeKey('CorrelationId', SearchAttributeType.KEYWORD),
   ContentKey: defineSearchAttributeKey('ContentKey', SearchAttributeType.KEYWORD),
+  /** The downloader of its last attempt (yt-dlp's extractor name, or "direct"), once known. */
+  Downloader: defineSearchAttributeKey('Downloader', SearchAttributeType.KEYWORD),
+  /** The Telegram chats that asked (0: the ops CLI). */
+  ChatId: defineSearchAttributeKey('ChatId', SearchAttributeType.KEYWORD_LIST),
+  /** The playlist (its workflow ID) a download is an entry of, when it was started by one. */
+  PlaylistId: defineSearchAttributeKey('PlaylistId', SearchAttributeType.KEYWORD),
+  /** Why it failed (NotFound, Network, ...), once it has. */
+  ErrorKind: defineSearchAttributeKey('ErrorKind', SearchAttributeType.KEYWORD),
 } as const;
 
 /** How `temporal server start-dev --search-attribute` and `temporal operator search-attribute create` name each type. */

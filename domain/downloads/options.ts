@@ -28,6 +28,8 @@ export interface DownloadOptions {
   container?: VideoContainer;
   /** Audio: the format to extract to (mp3 when absent). */
   audioFormat?: AudioFormat;
+  /** The largest file this request may produce, below MAX_FILE_SIZE (a trial user's cap). */
+  maxBytes?: number;
 }
 
 /** The configured defaults (MAX_VIDEO_QUALITY, PREFERRED_FORMAT). */
@@ -65,14 +67,25 @@ export function optionsKeyPart(options: DownloadOptions | undefined): string {
     options.maxHeight ? `h${options.maxHeight}` : null,
     options.container ?? null,
     options.audioFormat && options.audioFormat !== DEFAULT_AUDIO_FORMAT ? options.audioFormat : null,
+    options.maxBytes ? `max${options.maxBytes}` : null,
   ].filter((p): p is string => p !== null);
   return parts.map((p) => `|${p}`).join('');
+}
+
+/** "200 MB", "20 KB": a size cap in words. */
+function sizeWords(bytes: number): string {
+  return bytes >= 1024 ** 2 ? `${Math.round(bytes / 1024 ** 2)} MB` : `${Math.round(bytes / 1024)} KB`;
 }
 
 /** "720p, mkv" for replies; empty for the defaults. */
 export function describeOptions(options: DownloadOptions | undefined): string {
   if (!options) return '';
-  return [options.maxHeight ? `${options.maxHeight}p` : null, options.container ?? null, options.audioFormat ?? null]
+  return [
+    options.maxHeight ? `${options.maxHeight}p` : null,
+    options.container ?? null,
+    options.audioFormat ?? null,
+    options.maxBytes ? `at most ${sizeWords(options.maxBytes)}` : null,
+  ]
     .filter((p): p is string => p !== null)
     .join(', ');
 }

@@ -4,6 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { eventuallyAsync } from '../support/eventually';
+import { spawnEntryPoint } from '../support/entry-points';
 import { FakeBotApi } from '../support/fake-bot-api';
 import { freePort } from '../support/free-port';
 import { MediaServer } from '../support/media-server';
@@ -87,38 +89,56 @@ async function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> 
   }
 }
 
-test('npm run dev starts Temporal with its UI, the worker and the bot; a link is downloaded; Ctrl-C stops all', async () => {
-  const [temporalPort, uiPort] = [await freePort(), await freePort()];
-  const dbFile = path.join(dir, 'state', 'temporal.db');
-  const downloadDir = path.join(dir, 'downloads');
+/** Starts `npm run dev` in its own process group with the test's services and `env`; collects its output. */
+function startDev(env: Record<string, string>): void {
+  output = '';
+  stopped = false;
   dev = spawn('npm', ['run', 'dev'], {
     cwd: ROOT,
     detached: true, // its own process group, so the test can "press Ctrl-C" on all of it
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
-      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-      TELEGRAM_API_ROOT: telegram.apiRoot,
-      ADMIN_IDS: String(ADMIN),
       DATABASE_URL: database.url,
       REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
       REDIS_KEY_PREFIX: redisPrefix,
-      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
-      TEMPORAL_UI_PORT: String(uiPort),
-      TEMPORAL_DEV_DB_FILE: dbFile,
-      DOWNLOAD_DIR: downloadDir,
       MIN_DISK_SPACE_GB: '0',
       ALLOW_PRIVATE_URLS: 'true', // the media server is on loopback
       DIRECT_SOURCE: 'false', // the dev stack's downloads go through yt-dlp here
+      TELEGRAM_UPLOAD_LIMIT_MB: '0', // completion messages as text
       LOG_LEVEL: 'info',
+      MONITOR_JOURNAL_DIR: path.join(dir, 'attempts'),
+      ...env,
     },
   });
   for (const stream of [dev.stdout!, dev.stderr!]) stream.on('data', (d: Buffer) => (output += d.toString()));
   // Every process of the stack writes to this pipe: it closes when the last one exits.
   allExited = new Promise<void>((resolve) => dev!.stdout!.on('close', () => resolve()));
+}
+
+test('npm run dev starts Temporal with its UI, the worker, the bot and the API; a link is downloaded; Ctrl-C stops all', async () => {
+  const [temporalPort, uiPort, apiPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const apiToken = 'dev-stack-test-token-0123456789abcdef';
+  const dbFile = path.join(dir, 'state', 'temporal.db');
+  const downloadDir = path.join(dir, 'downloads');
+  startDev({
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    TELEGRAM_API_ROOT: telegram.apiRoot,
+    ADMIN_IDS: String(ADMIN),
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    TEMPORAL_UI_PORT: String(uiPort),
+    TEMPORAL_DEV_DB_FILE: dbFile,
+    DOWNLOAD_DIR: downloadDir,
+    API_TOKEN: apiToken,
+    API_PORT: String(apiPort),
+    WORKER_METRICS_PORT: String(metricsPort),
+  });
 
   await waitForOutput(/\[worker\s*\] .*"worker started"/, 90_000);
   await waitForOutput(/\[bot\s*\] .*"bot started"/, 30_000);
+  await waitForOutput(/\[api\s*\] .*"API listening"/, 30_000);
+  const ready = await fetch(`http://127.0.0.1:${apiPort}/readyz`);
+  expect({ status: ready.status, body: await ready.json() }).toMatchObject({ status: 200, body: { ready: true, failing: [] } });
   expect(await listening(uiPort)).toBe(true);
   expect(fs.existsSync(dbFile)).toBe(true);
 
@@ -133,8 +153,22 @@ test('npm run dev starts Temporal with its UI, the worker and the bot; a link is
   const savedAs = /Saved as: (.+)/.exec(String(done.payload.text))![1]!;
   expect(fs.statSync(path.join(downloadDir, savedAs)).size).toBe(media.clipSize);
 
+  // The attempt reaches the monitoring (API) and the worker's metrics, beside the Temporal SDK's own.
+  const api = (route: string) => fetch(`http://127.0.0.1:${apiPort}${route}`, { headers: { authorization: `Bearer ${apiToken}` } });
+  await eventuallyAsync(
+    async () => {
+      const status = (await (await api('/api/monitoring/status')).json()) as { downloaders: { downloader: string; successes: number }[] };
+      return status.downloaders.some((d) => d.downloader === 'generic' && d.successes === 1);
+    },
+    15_000,
+    'the attempt in the monitoring status',
+  );
+  const workerMetrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  expect(workerMetrics).toMatch(/^mediadl_downloads_completed_total\{downloader="generic"\} 1$/m);
+  expect(workerMetrics).toMatch(/^temporal_\w+/m);
+
   // Ctrl-C in a terminal signals the whole foreground process group.
-  process.kill(-dev.pid!, 'SIGINT');
+  process.kill(-dev!.pid!, 'SIGINT');
   await allExited;
   stopped = true;
   expect(await listening(temporalPort)).toBe(false);
@@ -143,7 +177,7 @@ test('npm run dev starts Temporal with its UI, the worker and the bot; a link is
   expect(processesWith(`TEMPORAL_DEV_DB_FILE=${dbFile}`)).toEqual([]);
 
   const lines = output.split('\n').filter((l) => l.trim() && !l.startsWith('>') && !l.startsWith('npm warn'));
-  const unlabelled = lines.filter((l) => !/^\[(temporal|worker|bot|dev) *\] /.test(l));
+  const unlabelled = lines.filter((l) => !/^\[(temporal|worker|bot|api|dev) *\] /.test(l));
   expect(unlabelled).toEqual([]);
   // eslint-disable-next-line no-control-regex
   expect(output).not.toMatch(/\u001b\[/);
@@ -154,5 +188,53 @@ test('npm run dev starts Temporal with its UI, the worker and the bot; a link is
   expect(output.indexOf('worker exited')).toBeGreaterThan(-1);
   expect(output.indexOf('bot exited')).toBeLessThan(temporalExit);
   expect(output.indexOf('worker exited')).toBeLessThan(temporalExit);
+  expect(output.indexOf('api exited')).toBeGreaterThan(-1);
+  expect(output.indexOf('api exited')).toBeLessThan(temporalExit);
+  expect(await listening(apiPort)).toBe(false);
   expect(output).not.toContain(BOT_TOKEN);
+});
+
+test('without a bot token npm run dev runs all but the bot, says so once, and npm run ops downloads; Ctrl-C shows no wall of shutdown warnings', async () => {
+  const [temporalPort, uiPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const dbFile = path.join(dir, 'first-run', 'temporal.db');
+  const downloadDir = path.join(dir, 'first-run-downloads');
+  const common = { TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, DOWNLOAD_DIR: downloadDir };
+  // Empty values count as unset, and win over a developer's .env.
+  startDev({
+    ...common,
+    TELEGRAM_BOT_TOKEN: '',
+    ADMIN_IDS: '',
+    TEMPORAL_UI_PORT: String(uiPort),
+    TEMPORAL_DEV_DB_FILE: dbFile,
+    API_PORT: String(apiPort),
+    WORKER_METRICS_PORT: '0',
+  });
+  await waitForOutput(/\[worker\s*\] .*"worker started"/, 90_000);
+  await waitForOutput(/\[api\s*\] .*"API listening"/, 30_000);
+  expect(output.match(/the Telegram bot is off until TELEGRAM_BOT_TOKEN and ADMIN_IDS are set/g)).toHaveLength(1);
+  expect(output).toContain('npm run ops -- download <url> --wait');
+
+  const url = media.route('/dev/first-run.mp4');
+  const ops = spawnEntryPoint('ops', {
+    cwd: dir,
+    args: ['download', url, '--wait'],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: database.url, ALLOW_PRIVATE_URLS: 'true', ...common },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let opsOut = '';
+  ops.stdout!.on('data', (d: Buffer) => (opsOut += d.toString()));
+  const code = await new Promise((resolve) => ops.on('close', resolve));
+  expect({ code, opsOut }).toMatchObject({ code: 0, opsOut: expect.stringMatching(/Saved as: /) });
+  const savedAs = /Saved as: (\S+)/.exec(opsOut)![1]!;
+  expect(fs.statSync(path.join(downloadDir, savedAs)).size).toBe(media.clipSize);
+
+  process.kill(-dev!.pid!, 'SIGINT');
+  await allExited;
+  stopped = true;
+  expect(processesWith(`TEMPORAL_DEV_DB_FILE=${dbFile}`)).toEqual([]);
+  // Temporal's own shutdown lines are counted, not shown.
+  const afterStop = output.slice(output.indexOf('[dev     ] stopping'));
+  expect(afterStop.split('\n').filter((l) => l.startsWith('[temporal]'))).toEqual([]);
+  expect(output).toMatch(/temporal exited .*/);
+  expect(output).not.toContain('bot exited');
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DownloadsClient, downloadsSettings } from '../../domain/downloads/client';
 import { parseConfig } from '../../lib/config';
 import { createRedis } from '../../lib/redis';
+import { spawnEntryPoint } from '../support/entry-points';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually, eventuallyAsync } from '../support/eventually';
 import { FakeBotApi, type RecordedCall } from '../support/fake-bot-api';
@@ -23,8 +24,6 @@ import { startTemporal, type TestTemporal } from '../support/temporal-server';
  * file, and the one paused on its own waits for its own /resume.
  */
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const TSX_LOADER = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 const ADMIN = 5001;
 const SLOW = 3_000;
 
@@ -70,6 +69,7 @@ function env(): Record<string, string> {
     MIN_DISK_SPACE_GB: '0',
     ALLOW_PRIVATE_URLS: 'true',
     DIRECT_SOURCE: 'false', // this suite is about yt-dlp (killed with its worker, resumed)
+    TELEGRAM_UPLOAD_LIMIT_MB: '0', // completion messages as text
     HEARTBEAT_TIMEOUT_SECONDS: '10',
     LOG_LEVEL: 'warn',
   };
@@ -77,12 +77,8 @@ function env(): Record<string, string> {
 
 /** The real worker and bot entry points, as `npm run worker` and `npm run bot` start them. */
 async function startApp(): Promise<{ stop(): Promise<void> }> {
-  const children = ['workers/main.ts', 'bot/main.ts'].map((entry) => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, entry)], {
-      cwd: dir,
-      env: env(),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+  const children = (['worker', 'bot'] as const).map((entry) => {
+    const child = spawnEntryPoint(entry, { cwd: dir, env: env() });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     child.on('exit', (code, signal) => {

@@ -238,9 +238,14 @@ test('/cancel <id> stops a download for good: yt-dlp stops, partial files go, ev
 });
 
 test('/cancel all asks first, then cancels every queued and running download', async () => {
+  // Downloads of the tests before (a slow one resumed, say) end first: the question counts everything active.
+  await eventuallyAsync(async () => (await stack.downloads.activeCount()) === 0, 90_000, 'the earlier downloads to end');
   const a = await queue(stack.media.route('/control/all-a.mp4', { bytesPerSecond: SLOW }));
-  const b = await queue(stack.media.route('/control/all-b.mp4'));
+  // Slow too: with a free download slot it would otherwise finish before it is counted (seen on a loaded machine).
+  const b = await queue(stack.media.route('/control/all-b.mp4', { bytesPerSecond: SLOW }));
   await eventually(() => stack.media.count('/control/all-a.mp4') > 0, 30_000, 'the first to start');
+  // The second registers when its workflow first runs (and visibility lists it a moment later): on a loaded machine, wait for both.
+  await eventuallyAsync(async () => (await stack.downloads.activeCount()) === 2, 60_000, 'both downloads to be known as active');
 
   const question = await command('/cancel all');
   expect(question).toBe('Cancel all 2 queued and running downloads? Partial files are removed and everyone who asked is told.');

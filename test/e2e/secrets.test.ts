@@ -1,9 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createRedis } from '../../lib/redis';
+import { spawnEntryPoint } from '../support/entry-points';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { FakeBotApi, type RecordedCall } from '../support/fake-bot-api';
@@ -24,8 +25,6 @@ import { startTemporal, type TestTemporal } from '../support/temporal-server';
  * with only the media server's address listed in ALLOWED_PRIVATE_HOSTS.
  */
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const TSX_LOADER = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 const ADMIN = 6001;
 const TOKEN = '864209753:CANARYtokenForTheSecretsTest_abcXYZ';
 const TELEGRAM_PASSWORD = 'tg-CANARY-pass/9012';
@@ -92,11 +91,7 @@ function withPassword(url: string, password: string, user = ''): string {
 }
 
 function start(name: 'worker' | 'bot', env: Record<string, string>): void {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, name === 'worker' ? 'workers' : 'bot', 'main.ts')], {
-    cwd: dir, // no developer .env is read
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-  });
+  const child = spawnEntryPoint(name, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (d: Buffer) => output.push(d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -119,6 +114,7 @@ test('no secret reaches a log line, a Bot API call or the downloader, through a 
     TELEGRAM_BOT_TOKEN: TOKEN,
     TELEGRAM_API_ROOT: withPassword(telegram.apiRoot, TELEGRAM_PASSWORD, 'tg-user'),
     ADMIN_IDS: String(ADMIN),
+    TELEGRAM_UPLOAD_LIMIT_MB: '0', // completion messages as text
     // Trust authentication ignores these passwords, so they can be set without a server that checks them.
     DATABASE_URL: withPassword(database.url, DATABASE_PASSWORD, 'postgres'),
     REDIS_URL: withPassword(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0', REDIS_PASSWORD),
@@ -160,8 +156,8 @@ test('no secret reaches a log line, a Bot API call or the downloader, through a 
   await telegram.waitForCall(replyTo(second.message.message_id, /Download failed/), 60_000, 'the failure message');
   expect(media.count('/secrets/clip.mp4')).toBe(1); // only the first message's file (fetched directly); the disguised link was never fetched
 
-  // An internal error in the bot: Telegram refuses its reply once.
-  telegram.rateLimitNext = 1;
+  // An internal error in the bot: Telegram refuses its reply (a 400 no retry can fix).
+  telegram.failNext = 1;
   const third = textMessage({ userId: ADMIN, text: '/start' });
   telegram.pushUpdate(third);
   await telegram.waitForCall(
@@ -214,7 +210,7 @@ test('no secret reaches a log line, a Bot API call or the downloader, through a 
 }, 240_000);
 
 test('a config error with the token pasted into the wrong variables never echoes it', async () => {
-  const result = spawn(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, 'bot', 'main.ts')], {
+  const result = spawnEntryPoint('bot', {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

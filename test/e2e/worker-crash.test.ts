@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { DownloadsClient, downloadsSettings } from '../../domain/downloads/clien
 import type { Config } from '../../lib/config';
 import { downloadWorkflowId } from '../../domain/downloads/definitions';
 import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
+import { spawnEntryPoint } from '../support/entry-points';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { FakeBotApi } from '../support/fake-bot-api';
 import { MediaServer } from '../support/media-server';
@@ -21,7 +22,6 @@ import { eventually } from '../support/eventually';
  * heartbeats, another worker resumes the partial file, and the user is told once.
  */
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const ROUTE = '/crash/clip.mp4';
 const CHAT = 8001;
 
@@ -62,11 +62,9 @@ const settings = (): Config =>
 /** The real worker entry point in a process of its own (one process: node loads tsx itself). */
 function startWorker(extra: Record<string, string> = {}): ChildProcess {
   const s = settings();
-  const tsxLoader = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
-  const worker = spawn(process.execPath, ['--import', tsxLoader, path.join(ROOT, 'workers', 'main.ts')], {
-    cwd: dir, // no developer .env is read
-    stdio: ['ignore', 'ignore', 'pipe'],
-    // (stderr is read below, so a worker that fails to start says why in the test output)
+  // (stderr is read below, so a worker that fails to start says why in the test output)
+  const worker = spawnEntryPoint('worker', {
+    cwd: dir,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
@@ -81,6 +79,7 @@ function startWorker(extra: Record<string, string> = {}): ChildProcess {
       MIN_DISK_SPACE_GB: '0',
       ALLOW_PRIVATE_URLS: 'true', // the media server is on loopback
       DIRECT_SOURCE: 'false', // this suite is about yt-dlp (killed with its worker, resumed)
+      TELEGRAM_UPLOAD_LIMIT_MB: '0', // completion messages as text
       HEARTBEAT_TIMEOUT_SECONDS: String(s.HEARTBEAT_TIMEOUT_SECONDS),
       LOG_LEVEL: 'warn',
       ...extra,

@@ -57,7 +57,7 @@ function deps(overrides: Partial<ActivityDeps> = {}): ActivityDeps {
       db: {
         download: { updateMany: async (args: { data: Record<string, unknown> }) => (stateWrites.push(args.data), { count: 1 }) },
       } as unknown as Db,
-      telegram: { sendReply: async () => undefined },
+      telegram: { sendReply: async () => undefined, sendFile: async () => ({ fileId: '', kind: 'document' as const }) },
       logger: createLogger({ level: 'silent' }),
       ytDlpFeatures: installed,
       freeBytes: async () => Number.MAX_SAFE_INTEGER,

@@ -7,6 +7,7 @@ import { intakeReplyText } from '../../bot/replies';
 import { DownloadsClient, downloadsSettings } from '../../domain/downloads/client';
 import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
 import { downloadWorkflowId } from '../../domain/downloads/definitions';
+import { intakeOnlyDeps } from '../support/bot-deps';
 import { testSettings } from '../support/settings';
 import { startTemporal, type TestTemporal } from '../support/temporal-server';
 
@@ -43,7 +44,7 @@ const fakeDns: Resolver = async (host) => {
 
 function deps(resolveHost: Resolver): BotDeps {
   const downloads = new DownloadsClient(client, downloadsSettings(settings), noRecords);
-  return { settings, logger: createLogger({ level: 'silent' }), downloads, redis: undefined as never, resolveHost };
+  return intakeOnlyDeps({ settings, logger: createLogger({ level: 'silent' }), downloads, resolveHost });
 }
 
 async function exists(link: string): Promise<boolean> {
@@ -73,6 +74,7 @@ test('private destinations are refused with the address as parsed or resolved; t
     messageId: 1,
     correlationId: 'dest',
     mode: 'video',
+    role: 'owner',
   });
 
   expect(report.queued.map((q) => q.url)).toEqual(['http://public.example.test/v.mp4']);
@@ -100,6 +102,7 @@ test('a resolver that hangs does not hold the message up: the link is queued aft
     messageId: 2,
     correlationId: 'dest',
     mode: 'video',
+    role: 'owner',
   });
   expect(report.queued.map((q) => q.url)).toEqual(['http://slow.example.test/v.mp4']);
   expect(Date.now() - started).toBeLessThan(10_000);

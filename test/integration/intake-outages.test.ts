@@ -7,6 +7,7 @@ import { createLogger, LogCollector } from '../../lib/logger';
 import { contentKeyFor, parseMediaUrl } from '../../domain/downloads/links';
 import { downloadWorkflowId } from '../../domain/downloads/definitions';
 import { freePort } from '../support/free-port';
+import { intakeOnlyDeps } from '../support/bot-deps';
 import { testSettings } from '../support/settings';
 import { startTemporal } from '../support/temporal-server';
 
@@ -26,14 +27,15 @@ const request = {
   messageId: 9,
   correlationId: 'outage',
   mode: 'video' as const,
+  role: 'owner' as const,
 };
 const noRecords = async () => null;
-const deps = (client: Client, lookup: CompletedLookup, logs: LogCollector) => ({
-  settings,
-  logger: createLogger({ level: 'info', destination: logs }),
-  downloads: new DownloadsClient(client, downloadsSettings(settings), lookup),
-  redis: undefined as never,
-});
+const deps = (client: Client, lookup: CompletedLookup, logs: LogCollector) =>
+  intakeOnlyDeps({
+    settings,
+    logger: createLogger({ level: 'info', destination: logs }),
+    downloads: new DownloadsClient(client, downloadsSettings(settings), lookup),
+  });
 
 test('with Temporal down every link is reported as not queued, promptly, and nothing is lost silently', async () => {
   const temporal = await startTemporal();

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { BotContext } from '../../bot/context';
 import { oncePerUpdate } from '../../bot/middleware/once-per-update';
 import { createLogger, LogCollector } from '../../lib/logger';
-import { createRedis, type Redis } from '../../lib/redis';
+import { createRedis, redisReady, type Redis } from '../../lib/redis';
 import { freePort } from '../support/free-port';
 import { deleteKeys } from '../support/stack';
 
@@ -11,8 +11,9 @@ import { deleteKeys } from '../support/stack';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 let redis: Redis;
 
-beforeAll(() => {
+beforeAll(async () => {
   redis = createRedis(REDIS_URL, `test:${randomBytes(4).toString('hex')}:`);
+  await redisReady(redis);
 });
 
 afterAll(async () => {

@@ -26,3 +26,37 @@ export function sendText(telegram: FakeBotApi, text: string, userId: number): nu
   telegram.pushUpdate(update);
   return update.message.message_id;
 }
+
+/** The message a call replies to (multipart calls carry reply_parameters as JSON text). */
+export function replyTarget(call: RecordedCall): number | undefined {
+  const given = call.payload.reply_parameters;
+  const parsed = (typeof given === 'string' ? JSON.parse(given) : given) as { message_id?: number } | undefined;
+  return parsed?.message_id;
+}
+
+/**
+ * Sends `text` as `userId` (in their private chat, or `chatId`) and returns the
+ * bot's answer: the next message to that chat that replies to it, or that
+ * replies to nothing (command answers); completion messages, which reply to
+ * earlier requests, are not taken for it.
+ */
+export async function askBot(
+  telegram: FakeBotApi,
+  userId: number,
+  text: string,
+  o: { chatId?: number; username?: string } = {},
+): Promise<RecordedCall> {
+  const chatId = o.chatId ?? userId;
+  const from = telegram.calls.length;
+  const update = textMessage({ userId, chatId, text, ...(o.username ? { username: o.username } : {}) });
+  telegram.pushUpdate(update);
+  return telegram.waitForCall(
+    (c) =>
+      telegram.calls.indexOf(c) >= from &&
+      c.method === 'sendMessage' &&
+      Number(c.payload.chat_id) === chatId &&
+      [undefined, update.message.message_id].includes(replyTarget(c)),
+    30_000,
+    `the answer to ${text}`,
+  );
+}

@@ -6,6 +6,8 @@ export interface RecordedCall {
   method: string;
   payload: Record<string, unknown>;
   at: number;
+  /** The ID of the message the call sent (sendMessage and the media methods). */
+  sentMessageId?: number;
 }
 
 const BOT_USER = { id: 4242, is_bot: true, first_name: 'Test Downloader', username: 'test_downloader_bot' };
@@ -20,7 +22,18 @@ export class FakeBotApi {
   readonly blockedChats = new Set<number>();
   /** Answer this many sendMessage calls with 429 Too Many Requests first. */
   rateLimitNext = 0;
+  /** Answer this many sendMessage calls with 400 Bad Request first (an error no retry can fix). */
+  failNext = 0;
+  /** Hold the answer to the next sendMessage this long (ms): a handler still busy when the bot is told to stop. */
+  holdNextMs = 0;
   private readonly updates: Update[] = [];
+  /** Files people "sent", by file_id: getFile names them, /file/bot<token>/<path> serves them. */
+  private readonly files = new Map<string, Buffer>();
+  /** Requests for file contents, by file path. */
+  readonly fileDownloads: string[] = [];
+  /** Files the bot or worker uploaded (sendVideo, sendAudio, sendDocument with a file, not a file_id). */
+  readonly uploads: Array<{ method: string; fileId: string; chatId: number }> = [];
+  private uploadCount = 0;
   private nextUpdateId = 1;
   private nextMessageId = 1000;
   private waiters: Array<() => void> = [];
@@ -49,6 +62,13 @@ export class FakeBotApi {
     const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     await closed;
+  }
+
+  /** Stores a file as if someone had uploaded it; returns what a Document carries. */
+  addFile(bytes: Buffer): { file_id: string; file_unique_id: string; file_size: number } {
+    const id = `file-${this.files.size + 1}-${bytes.length}`;
+    this.files.set(id, bytes);
+    return { file_id: id, file_unique_id: id, file_size: bytes.length };
   }
 
   /** Queues an update for the bot's next getUpdates. */
@@ -95,6 +115,13 @@ export class FakeBotApi {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const file = /^\/file\/bot([^/]+)\/documents\/(.+)$/.exec(req.url?.split('?')[0] ?? '');
+    if (file) {
+      const bytes = file[1] === this.token ? this.files.get(decodeURIComponent(file[2]!)) : undefined;
+      this.fileDownloads.push(decodeURIComponent(file[2]!));
+      res.writeHead(bytes ? 200 : 404, { 'content-type': 'application/octet-stream' });
+      return void res.end(bytes ?? 'Not Found');
+    }
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url?.split('?')[0] ?? '');
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -104,21 +131,39 @@ export class FakeBotApi {
     const [, token, method] = match;
     if (token !== this.token) return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
     const payload = await readPayload(req);
-    if (method !== 'getUpdates') this.calls.push({ method: method!, payload, at: Date.now() });
+    const call: RecordedCall = { method: method!, payload, at: Date.now() };
+    if (method !== 'getUpdates') this.calls.push(call);
     if (method === 'sendMessage' && this.blockedChats.has(Number(payload.chat_id))) {
       return reply(403, { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+    }
+    if (method === 'sendMessage' && this.holdNextMs > 0) {
+      const hold = this.holdNextMs;
+      this.holdNextMs = 0;
+      await new Promise((r) => setTimeout(r, hold));
+    }
+    if (method === 'sendMessage' && this.failNext > 0) {
+      this.failNext -= 1;
+      return reply(400, { ok: false, error_code: 400, description: 'Bad Request: refused by the test' });
     }
     if (method === 'sendMessage' && this.rateLimitNext > 0) {
       this.rateLimitNext -= 1;
       return reply(429, { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } });
     }
-    reply(200, { ok: true, result: await this.answer(method!, payload, res) });
+    const result = await this.answer(method!, payload, res);
+    if (method !== 'editMessageText' && result && typeof result === 'object' && 'message_id' in result)
+      call.sentMessageId = Number(result.message_id);
+    reply(200, { ok: true, result });
   }
 
   private async answer(method: string, payload: Record<string, unknown>, res: http.ServerResponse): Promise<unknown> {
     switch (method) {
       case 'getMe':
         return BOT_USER;
+      case 'getFile': {
+        const id = String(payload.file_id);
+        const bytes = this.files.get(id);
+        return bytes ? { file_id: id, file_unique_id: id, file_size: bytes.length, file_path: `documents/${id}` } : undefined;
+      }
       case 'getUpdates':
         return this.getUpdates(payload, res);
       case 'sendMessage':
@@ -127,10 +172,23 @@ export class FakeBotApi {
       case 'sendDocument':
       case 'sendVideo':
       case 'sendAudio':
-        return this.message({ ...payload, text: undefined });
+        return this.media(method, payload);
       default:
         return true;
     }
+  }
+
+  /** Files sent as media: an upload gets a new file_id, a file_id sent again keeps its own. */
+  private media(method: string, payload: Record<string, unknown>): Message {
+    const field = method.slice(4).toLowerCase();
+    const given = payload[field];
+    // A multipart upload names its file part: "attach://<part>". The part's bytes are not kept.
+    const part = typeof given === 'string' && given.startsWith('attach://') ? given.slice('attach://'.length) : null;
+    const uploaded = part !== null && part in payload;
+    if (part && uploaded) payload[part] = '[file]';
+    const fileId = uploaded ? `uploaded-${++this.uploadCount}` : String(given);
+    if (uploaded) this.uploads.push({ method, fileId, chatId: Number(payload.chat_id) });
+    return { ...this.message({ ...payload, text: undefined }), [field]: { file_id: fileId, file_unique_id: fileId } } as Message;
   }
 
   private message(payload: Record<string, unknown>): Message {

@@ -23,6 +23,8 @@ export function testSettings(overrides: Partial<Config> = {}): Config {
     // Most suites test what yt-dlp does with the media server's .mp4 links; the
     // direct source's own suites (and playlists) turn it on.
     DIRECT_SOURCE: false,
+    // Completion messages as text; the send-back suite turns files on.
+    TELEGRAM_UPLOAD_LIMIT_MB: 0,
     ...overrides,
   };
 }

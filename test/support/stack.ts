@@ -3,18 +3,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import type { Bot } from 'grammy';
 import { createActivities } from '../../activities';
+import { AttemptJournal } from '../../activities/attempt-journal';
 import { activityDeps } from '../../activities/deps';
+import { alertChannelsOf, attemptStore } from '../../activities/monitoring';
 import { NO_EXTRA_FEATURES } from '../../activities/ytdlp';
 import { probeYtDlp } from '../../activities/ytdlp-install';
-import type { BotContext } from '../../bot/context';
+import { run } from '@grammyjs/runner';
 import { ALLOWED_UPDATES, createBot } from '../../bot/create-bot';
+import { createBotServices } from '../../bot/services';
 import { DownloadsClient, downloadsSettings } from '../../domain/downloads/client';
 import { completedLookup } from '../../domain/downloads/completed';
 import { parseConfig, secretsOf, type Config } from '../../lib/config';
 import { createLogger, LogCollector } from '../../lib/logger';
-import { createRedis, type Redis } from '../../lib/redis';
+import { createRedis, redisReady, type Redis } from '../../lib/redis';
 import { createTelegramApi, telegramNotifier } from '../../lib/telegram';
 import { createWorkers, type WorkerSet } from '../../workers/create-workers';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -28,6 +30,10 @@ export const OTHER_ADMIN_ID = 222;
 export const STRANGER_ID = 999;
 export const BOT_TOKEN = '123456789:TEST-secret-token-abcdefghijklmnop';
 
+export interface RunningWorker {
+  stop(): Promise<void>;
+}
+
 export interface Stack {
   config: Config;
   telegram: FakeBotApi;
@@ -38,6 +44,12 @@ export interface Stack {
   /** The downloads client the bot uses, for tests that inspect or control downloads. */
   downloads: DownloadsClient;
   logs: LogCollector;
+  /** The worker started with the stack; `stop()` drains it as SIGTERM does. */
+  firstWorker: RunningWorker;
+  /** Starts one more worker on the same task queues (stopped with the stack). */
+  addWorker(): Promise<RunningWorker>;
+  /** The worker's attempt journal: `flush()` stores every attempt recorded so far. */
+  journal: AttemptJournal;
   stop(): Promise<void>;
 }
 
@@ -46,7 +58,7 @@ export interface Stack {
  * database, the real worker (real yt-dlp) and the real bot polling a fake Bot
  * API, plus a media server. Everything it starts, `stop()` stops.
  */
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(env: Record<string, string> = {}, o: { alerts?: boolean } = {}): Promise<Stack> {
   // Undo steps, last first: if any start-up step fails, what did start is stopped.
   const undo: Array<() => Promise<unknown> | void> = [];
   const stopAll = async () => {
@@ -95,6 +107,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       ALLOW_PRIVATE_URLS: 'true',
       // As in testSettings: yt-dlp fetches the media server's .mp4 links unless a suite asks for the direct source.
       DIRECT_SOURCE: 'false',
+      // Completion messages as text, as the suites read them; the send-back suite turns files on.
+      TELEGRAM_UPLOAD_LIMIT_MB: '0',
       ...env,
     });
     const logs = new LogCollector();
@@ -105,42 +119,86 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     });
     undo.push(() => client.connection.close());
 
-    const workers: WorkerSet = await createWorkers(
-      config,
-      createActivities(
-        activityDeps(config, {
-          db: database.db,
-          temporal: client,
-          telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
-          logger: logger.child({ name: 'worker' }),
-          ytDlpFeatures: (await probeYtDlp(config.YTDLP_PATH))?.features ?? NO_EXTRA_FEATURES,
-          heartbeatEveryMs: 1_000,
-        }),
-      ),
-      { workflowBundle: await workflowBundle(), secrets: secretsOf(config) },
-    );
-    const workersRunning = workers.run();
+    // As in the worker: attempts are journaled and stored for the monitoring; alerts
+    // go out only in suites that ask (others would see alert messages in admin chats).
+    const journalDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-attempts-'));
+    undo.push(() => fs.rmSync(journalDir, { recursive: true, force: true }));
+    const alertChannels = o.alerts
+      ? alertChannelsOf(config, createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT))
+      : undefined;
+    const journal = new AttemptJournal({
+      dir: journalDir,
+      logger: logger.child({ name: 'worker', component: 'attempts' }),
+      maxRetryMs: 2_000,
+      ...attemptStore({
+        db: database.db,
+        logger: logger.child({ name: 'worker' }),
+        temporal: client,
+        taskQueue: config.TASK_QUEUE,
+        alertChannels,
+      }),
+    });
+    await journal.start();
+    undo.push(() => journal.stop(2_000));
+    const ytDlpFeatures = (await probeYtDlp(config.YTDLP_PATH))?.features ?? NO_EXTRA_FEATURES;
+    const running: RunningWorker[] = [];
+    /** One more worker set on the stack's task queues, as another worker process would be. */
+    const addWorker = async (): Promise<RunningWorker> => {
+      const set: WorkerSet = await createWorkers(
+        config,
+        createActivities(
+          activityDeps(config, {
+            attempts: journal,
+            alertChannels,
+            db: database.db,
+            temporal: client,
+            telegram: telegramNotifier(createTelegramApi(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_ROOT)),
+            logger: logger.child({ name: 'worker' }),
+            ytDlpFeatures,
+            heartbeatEveryMs: 1_000,
+          }),
+        ),
+        { workflowBundle: await workflowBundle(), secrets: secretsOf(config) },
+      );
+      const done = set.run();
+      const worker = {
+        // Shutting down twice is harmless: the second call finds it stopped.
+        stop: async () => {
+          set.shutdown();
+          await done;
+        },
+      };
+      running.push(worker);
+      return worker;
+    };
+    const firstWorker = await addWorker();
     undo.push(async () => {
-      workers.shutdown();
-      await workersRunning;
+      for (const worker of running) await worker.stop();
     });
     const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
+    redis.on('error', () => undefined);
+    await redisReady(redis);
     undo.push(async () => {
-      await deleteKeys(redis);
+      // A suite that runs with Redis down has nothing to delete.
+      await deleteKeys(redis).catch(() => undefined);
       redis.disconnect();
     });
     const downloads = new DownloadsClient(client, downloadsSettings(config), completedLookup(database.db, config.DOWNLOAD_DIR));
-    const bot: Bot<BotContext> = createBot(
-      { settings: config, logger: logger.child({ name: 'bot' }), downloads, redis },
-      { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT },
-    );
-    const botRunning = bot.start({ allowed_updates: ALLOWED_UPDATES });
+    const services = createBotServices({ settings: config, db: database.db, redis, downloads, logger: logger.child({ name: 'bot' }) });
+    const { bot, progress } = createBot(services, { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT });
+    // As in production: grammY's runner, each chat in order, chats at once.
+    const runner = run(bot, { runner: { fetch: { allowed_updates: ALLOWED_UPDATES, timeout: 1 }, silent: true } });
+    await progress.start();
     undo.push(async () => {
-      await bot.stop();
-      await botRunning;
+      await progress.stop();
+      await runner.stop();
+      // runner.stop() does not wait for the updates in hand (bot/main.ts waits the same way).
+      for (let waited = 0; runner.size() > 0 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      // Nothing may be calling Temporal when its connection closes (a retry timer would throw).
+      await downloads.settle();
     });
 
-    return { config, telegram, media, database, temporal, client, downloads, logs, stop: stopAll };
+    return { config, telegram, media, database, temporal, client, downloads, logs, journal, firstWorker, addWorker, stop: stopAll };
   } catch (err) {
     await stopAll().catch(() => undefined);
     throw err;
@@ -149,6 +207,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
 
 /** Removes every key this run wrote (the client's prefix scopes them). */
 export async function deleteKeys(redis: Redis): Promise<void> {
+  await redisReady(redis);
   const prefix = redis.options.keyPrefix ?? '';
   if (!prefix) throw new Error('refusing to clear Redis without a key prefix');
   let cursor = '0';

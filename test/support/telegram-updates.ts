@@ -8,6 +8,7 @@ export interface TextMessageOptions {
   text: string;
   messageId?: number;
   firstName?: string;
+  username?: string;
 }
 
 /** Entities Telegram itself would attach: a leading /command and every http(s) link. */
@@ -30,7 +31,7 @@ export function textMessage(o: TextMessageOptions): { message: NonNullable<Updat
       chatId > 0
         ? { id: chatId, type: 'private' as const, first_name: o.firstName ?? 'User' }
         : { id: chatId, type: 'group' as const, title: 'Group' },
-    from: { id: o.userId, is_bot: false, first_name: o.firstName ?? 'User' },
+    from: { id: o.userId, is_bot: false, first_name: o.firstName ?? 'User', ...(o.username ? { username: o.username } : {}) },
     text: o.text,
     ...(entities.length ? { entities } : {}),
   } as NonNullable<Update['message']>;
@@ -55,5 +56,25 @@ export function callbackQuery(o: { userId: number; data: string; messageId?: num
         text: '(a question from the bot)',
       },
     } as NonNullable<Update['callback_query']>,
+  };
+}
+
+/** A document message (a file sent to the bot), in a private chat unless `chatId` is given. */
+export function documentMessage(o: {
+  userId: number;
+  chatId?: number;
+  file: { file_id: string; file_unique_id: string; file_size: number };
+  fileName: string;
+  mimeType?: string;
+}): { message: NonNullable<Update['message']> } {
+  const chatId = o.chatId ?? o.userId;
+  return {
+    message: {
+      message_id: nextMessageId++,
+      date: Math.floor(Date.now() / 1000),
+      chat: chatId > 0 ? { id: chatId, type: 'private', first_name: 'User' } : { id: chatId, type: 'group', title: 'Group' },
+      from: { id: o.userId, is_bot: false, first_name: 'User' },
+      document: { ...o.file, file_name: o.fileName, ...(o.mimeType ? { mime_type: o.mimeType } : {}) },
+    } as NonNullable<Update['message']>,
   };
 }

@@ -20,7 +20,9 @@ export async function startTemporal(namespace = 'default', options: PersistOptio
     try {
       return await startOnce(namespace, options);
     } catch (err) {
-      if (attempt >= 3 || options.port || !/address already in use/.test(String(err))) throw err;
+      // A server that dies while starting (a port taken between our check and its bind; the
+      // panic's first line may be all that says so) starts again on fresh ports.
+      if (attempt >= 3 || options.port || !/address already in use|temporal dev server exited/.test(String(err))) throw err;
     }
   }
 }
@@ -37,18 +39,24 @@ async function startOnce(namespace: string, options: PersistOptions): Promise<Te
   const child: ChildProcess = spawn(resolveTemporalCli(), args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let stderr = '';
+  // The start and the end of what it printed: a panic's cause ("address already in use") is at
+  // its start, before a long stack trace.
+  let head = '';
+  let tail = '';
   child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
+    const text = d.toString();
+    if (head.length < 2000) head = (head + text).slice(0, 2000);
+    tail = (tail + text).slice(-2000);
   });
+  const printed = () => (head.length < 2000 ? head : `${head}\n…\n${tail}`);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   while (!(await temporalReady(address, namespace))) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`temporal dev server exited: ${stderr}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`temporal dev server exited: ${printed()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`temporal dev server did not start within 30 s: ${stderr}`);
+      throw new Error(`temporal dev server did not start within 30 s: ${printed()}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BOT_COMMANDS, COMMANDS, commandOf, isKnownCommand } from '../../bot/commands';
-import { HELP_TEXT, unknownCommandText } from '../../bot/replies';
+import { COMMANDS, commandOf, commandsFor, isKnownCommand, menuFor } from '../../bot/commands';
+import { helpText, unknownCommandText } from '../../bot/replies';
+import { ROLES } from '../../domain/access/roles';
 
 const FEATURES = path.resolve(__dirname, '..', '..', 'bot', 'features');
 
@@ -20,13 +21,37 @@ test('the command table and the commands the features handle are the same list',
   expect(COMMANDS.map((c) => c.command).sort()).toEqual(registered());
 });
 
-test('/help and the Telegram menu come from the table, within Telegram limits', () => {
-  for (const c of COMMANDS) for (const usage of c.usage) expect(HELP_TEXT).toContain(usage);
-  expect(BOT_COMMANDS.map((c) => c.command)).toEqual(COMMANDS.filter((c) => c.inMenu).map((c) => c.command));
-  for (const c of BOT_COMMANDS) {
-    expect(c.command).toMatch(/^[a-z0-9_]{1,32}$/);
-    expect(c.description.length).toBeGreaterThanOrEqual(3);
-    expect(c.description.length).toBeLessThanOrEqual(256);
+test("each role's /help and Telegram menu come from the table: exactly the commands that role may use, within Telegram limits", () => {
+  const expected: Record<string, string[]> = {
+    none: [],
+    trial: ['start', 'help', 'dl', 'audio', 'queue', 'whoami'],
+    user: ['start', 'help', 'dl', 'audio', 'queue', 'status', 'whoami'],
+    admin: COMMANDS.map((c) => c.command),
+    owner: COMMANDS.map((c) => c.command),
+  };
+  for (const role of ROLES) {
+    expect(
+      commandsFor(role)
+        .map((c) => c.command)
+        .sort(),
+    ).toEqual([...expected[role]!].sort());
+    const help = helpText(role);
+    for (const c of COMMANDS)
+      for (const usage of c.usage) {
+        if (expected[role]!.includes(c.command)) expect(help).toContain(usage);
+        else expect(help).not.toContain(`${usage} -`);
+      }
+    const menu = menuFor(role);
+    expect(menu.map((c) => c.command)).toEqual(
+      commandsFor(role)
+        .filter((c) => c.inMenu)
+        .map((c) => c.command),
+    );
+    for (const c of menu) {
+      expect(c.command).toMatch(/^[a-z0-9_]{1,32}$/);
+      expect(c.description.length).toBeGreaterThanOrEqual(3);
+      expect(c.description.length).toBeLessThanOrEqual(256);
+    }
   }
 });
 

@@ -19,10 +19,12 @@ const mentionedNames = lines.flatMap((line) => {
   return match ? [match[1]] : [];
 });
 
-const requiredKeys = schemaKeys.filter((key) => !configSchema.shape[key].safeParse(undefined).success);
+/** Required by the bot (parseConfig insists); the worker, the API and the ops CLI run without them. */
+const BOT_REQUIRED = ['ADMIN_IDS', 'TELEGRAM_BOT_TOKEN'];
+const requiredKeys = schemaKeys.filter((key) => !configSchema.shape[key].safeParse(undefined).success || BOT_REQUIRED.includes(key));
 const optionalKeys = schemaKeys.filter((key) => {
   const result = configSchema.shape[key].safeParse(undefined);
-  return result.success && result.data === undefined;
+  return result.success && result.data === undefined && !BOT_REQUIRED.includes(key);
 });
 
 const FAKE_TOKEN = '123456789:AAExampleFakeTokenDoNotUse_xxxxxxx';

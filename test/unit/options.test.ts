@@ -45,6 +45,8 @@ describe('options a request asks for', () => {
     expect(optionsKeyPart({})).toBe('');
     expect(optionsKeyPart(undefined)).toBe('');
     expect(optionsKeyPart({ maxHeight: 720, container: 'mkv' })).toBe('|h720|mkv');
+    // A trial user's size cap makes a download of its own.
+    expect(optionsKeyPart({ maxHeight: 720, maxBytes: 209_715_200 })).toBe('|h720|max209715200');
     expect(contentKeyFor(link, 'video', {})).toBe(contentKeyFor(link, 'video'));
     const keys = new Set([
       contentKeyFor(link, 'video'),
@@ -55,6 +57,8 @@ describe('options a request asks for', () => {
     ]);
     expect(keys.size).toBe(5);
     expect(describeOptions({ maxHeight: 720, container: 'mkv' })).toBe('720p, mkv');
+    expect(describeOptions({ maxBytes: 209_715_200 })).toBe('at most 200 MB');
+    expect(describeOptions({ maxBytes: 20 * 1024 })).toBe('at most 20 KB');
   });
 });
 

@@ -9,6 +9,8 @@ const emptyReport: IntakeReport = {
   duplicates: [],
   rejected: [],
   failed: [],
+  limited: [],
+  limitNotes: [],
   correlationId: 'a1b2c3d4e5f6',
   paused: false,
 };
@@ -35,6 +37,8 @@ describe('intakeReplyText', () => {
         { input: 'https://example.com/51', reason: 'too_many' },
       ],
       failed: ['https://example.com/later'],
+      limited: [],
+      limitNotes: [],
       correlationId: 'a1b2c3d4e5f6',
       paused: false,
     });
@@ -126,6 +130,8 @@ describe('message length', () => {
       duplicates: [],
       rejected: Array.from({ length: 500 }, (_, i) => ({ input: long(i), reason: 'too_many' as const })),
       failed: [],
+      limited: [],
+      limitNotes: [],
       correlationId: 'abc',
       paused: false,
     });

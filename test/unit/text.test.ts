@@ -111,6 +111,8 @@ describe('escaping what a link or title could hide', () => {
       duplicates: [],
       rejected: [{ input: 'ftp://pаypal.com/\u2066x', reason: 'unsupported_scheme' }],
       failed: [],
+      limited: [],
+      limitNotes: [],
       correlationId: 'abc',
       paused: false,
     });

@@ -322,12 +322,12 @@ describe('buildYtDlpArgs', () => {
         .replace('%(title)j', '"A title"')
         .replace('%(id)j', '"abc"')
         .replace('%(filepath)j', '"/srv/downloads/A_title-0123456789abcdef.mp4"')
-        .replace('%(extractor_key)j', '"Youtube"');
+        .replace('%(extractor)j', '"youtube"');
     expect(parseResultLine(fill(prints[0]!))).toEqual({
       title: 'A_title-0123456789abcdef.mp4', // until the title line says better
       id: 'abc',
       filepath: '/srv/downloads/A_title-0123456789abcdef.mp4',
-      extractor: 'Youtube',
+      extractor: 'youtube',
     });
     expect(parseTitleLine(fill(prints[1]!))).toBe('A title');
   });

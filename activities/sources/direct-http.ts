@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -9,6 +8,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { checkDestination, describeRefusal, type Refusal } from '../../domain/downloads/destinations';
 import { make, type ErrorKind } from '../../domain/downloads/errors';
+import { BatchedFileWriter } from '../../lib/batched-file-writer';
 import { truncate } from '../../lib/text';
 import type { ActivityDeps } from '../deps';
 import { ALLOWED_EXTENSIONS, SUBTITLE_EXTENSIONS } from '../file-names';
@@ -50,8 +50,8 @@ const MAX_REDIRECTS = 5;
 const HEAD_TIMEOUT_MS = 5_000;
 /** Progress reported at most this often (heartbeats are throttled further by the activity). */
 const PROGRESS_EVERY_MS = 500;
-/** Bigger writes than the default 16 KB: fewer system calls at loopback speed. */
-const WRITE_CHUNK_BYTES = 1024 * 1024;
+/** The socket's reads are gathered into writes of this size (two at most held per download). */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 /** The extension of the link's last path segment when it is a media file's, else null. */
 export function mediaExtensionOf(url: string): string | null {
@@ -330,7 +330,7 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
         else if (Date.now() - reportedAt >= PROGRESS_EVERY_MS) report('downloading');
       };
       try {
-        const copied = pipeline(res, fs.createWriteStream(part, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_CHUNK_BYTES }), {
+        const copied = pipeline(res, new BatchedFileWriter(part, { append: offset > 0, batchBytes: WRITE_BATCH_BYTES }), {
           signal: job.signal,
         });
         // pipeline() has piped the response already; this listener sees the same chunks.

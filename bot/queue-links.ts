@@ -141,9 +141,19 @@ export async function queueLinks(deps: IntakeDeps, request: LinkRequest): Promis
     correlationId: request.correlationId,
     ...(request.via ? { via: request.via } : {}),
   };
+  const starting = toStart.slice(0, allowed);
   // After Temporal's first failure, the rest of the message does not wait for it again.
   let temporalDown = false;
-  await mapWithLimit(toStart.slice(0, allowed), INTAKE_PARALLEL, async (i) => {
+  // One list of the running downloads for the whole message, instead of a look per link.
+  const running =
+    starting.length > 1
+      ? await downloads.runningAmong(starting.map((i) => links[i]![0])).catch((err: unknown) => {
+          logger.error({ err }, 'could not queue download; not asking Temporal again for this message');
+          temporalDown = true;
+          return null;
+        })
+      : null;
+  await mapWithLimit(starting, INTAKE_PARALLEL, async (i) => {
     const [contentKey, url] = links[i]!;
     const log = logger.child({ workflowId: downloadWorkflowId(contentKey), platform: url.platform });
     if (temporalDown) return void (outcomes[i] = { kind: 'failed' });
@@ -156,6 +166,7 @@ export async function queueLinks(deps: IntakeDeps, request: LinkRequest): Promis
         correlationId: request.correlationId,
         subscriber,
         requesterName: request.requesterName,
+        ...(running ? { running: running.has(contentKey) } : {}),
       });
       outcomes[i] = { kind: started.outcome, shortId: started.shortId, paused: started.paused === true };
       log.info(
@@ -170,7 +181,7 @@ export async function queueLinks(deps: IntakeDeps, request: LinkRequest): Promis
   });
 
   // Links that could not be started do not count against the sender's limits.
-  const notStarted = toStart.slice(0, allowed).filter((i) => outcomes[i]?.kind === 'failed').length;
+  const notStarted = starting.filter((i) => outcomes[i]?.kind === 'failed').length;
   for (const allowance of taken) await deps.limits.giveBack(allowance, notStarted);
 
   // The report lists links in the order they were sent, whatever order they finished in.

@@ -1,4 +1,7 @@
 import {
+  isGrpcDeadlineError,
+  isGrpcServiceError,
+  ServiceError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
@@ -136,6 +139,12 @@ export interface StartRequest {
   subscriber: Subscriber;
   /** Who asked, for people reading the Web UI ("Alice (@alice)"). */
   requesterName?: string;
+  /**
+   * From runningAmong() for the whole message: false when Temporal's list had no
+   * running download for this content, so the per-link look before starting is
+   * skipped. Left out, the link is looked up on its own.
+   */
+  running?: boolean;
 }
 
 export interface StartResult {
@@ -201,6 +210,8 @@ const ENDING_WAIT_MS = 3_000;
 const ENDING_POLL_MS = 200;
 /** How often the client makes sure the control workflow runs (an operator may have terminated it). */
 const CONTROL_RECHECK_MS = 60_000;
+/** Workflow IDs asked about in one visibility query by runningAmong. */
+const RUNNING_LIST_CHUNK = 100;
 /** Cancels sent at once by cancelAll. */
 const CANCEL_ALL_PARALLEL = 8;
 
@@ -208,6 +219,15 @@ const CANCEL_ALL_PARALLEL = 8;
 const CONTROL_VIEW_TTL_MS = 1_000;
 /** How old an answer may still serve while a fresh one is fetched. */
 const CONTROL_VIEW_STALE_MS = 30_000;
+
+/** Temporal did not answer in time, or could not be reached (not a refusal of one request). */
+function unreachable(err: unknown): boolean {
+  if (isGrpcDeadlineError(err)) return true;
+  const cause = err instanceof ServiceError ? err.cause : err;
+  return isGrpcServiceError(cause) && cause.code === GRPC_UNAVAILABLE;
+}
+/** gRPC's status code for a server that cannot be reached. */
+const GRPC_UNAVAILABLE = 14;
 
 export class DownloadsClient {
   /** When the control workflow was last seen running (it is checked again after CONTROL_RECHECK_MS). */
@@ -257,6 +277,7 @@ export class DownloadsClient {
         (options) =>
           this.temporal.workflow.signalWithStart(DOWNLOAD_WORKFLOW_TYPE, { ...options, signal: subscribeSignal, signalArgs: [request.subscriber] }),
         { chatId: request.subscriber.chatId, name: request.requesterName },
+        request.running,
       );
     });
     // Only to word the reply: the download itself learns the global state from the control workflow.
@@ -322,9 +343,12 @@ export class DownloadsClient {
       staticDetails: string;
     }) => Promise<unknown>,
     who: { chatId?: number; name?: string; playlistWorkflowId?: string } = {},
+    listedRunning?: boolean,
   ): Promise<'started' | 'joined'> {
     const workflowId = downloadWorkflowId(input.contentKey);
-    const running = await this.runningAndNotEnding(workflowId);
+    // Not in the list of running downloads: nothing to join, or one started a
+    // moment ago (the list lags a little), which signal-with-start joins all the same.
+    const running = listedRunning === false ? false : await this.runningAndNotEnding(workflowId);
     const requester = who.name ?? (requestedBy === 0 ? 'an operator (ops CLI)' : requestedBy === null ? 'a playlist' : `user ${requestedBy}`);
     await send({
       workflowId,
@@ -359,6 +383,38 @@ export class DownloadsClient {
       ].join('\n\n'),
     });
     return running ? 'joined' : 'started';
+  }
+
+  /**
+   * Which of these downloads Temporal lists as running: one visibility query for
+   * a whole message instead of a look per link before starting it. The list
+   * lags the server by a moment, so a download started just now may be missing
+   * (signal-with-start joins it anyway; only the reply's wording can be off).
+   * Null when the list cannot be had: the links are then looked up one by one.
+   * Throws when Temporal does not answer in time or is unreachable.
+   */
+  async runningAmong(contentKeys: readonly string[]): Promise<Set<string> | null> {
+    if (contentKeys.length === 0) return new Set();
+    const byId = new Map(contentKeys.map((key) => [downloadWorkflowId(key), key]));
+    const running = new Set<string>();
+    try {
+      await this.withDeadline(async () => {
+        const ids = [...byId.keys()];
+        for (let i = 0; i < ids.length; i += RUNNING_LIST_CHUNK) {
+          const quoted = ids.slice(i, i + RUNNING_LIST_CHUNK).map((id) => `'${id}'`);
+          const query = `WorkflowId IN (${quoted.join(', ')}) AND ExecutionStatus = 'Running'`;
+          for await (const info of this.temporal.workflow.list({ query, pageSize: RUNNING_LIST_CHUNK })) {
+            const key = byId.get(info.workflowId);
+            if (key) running.add(key);
+          }
+        }
+      });
+      return running;
+    } catch (err) {
+      // Temporal not answering at all: the caller must know (starting would wait again).
+      if (unreachable(err)) throw err;
+      return null;
+    }
   }
 
   /**

@@ -4,7 +4,7 @@ import { keyOf as contentKey, replyTo } from '../support/bot-messages';
 import { downloadWorkflowId } from '../../domain/downloads/definitions';
 import { ADMIN_ID, BOT_TOKEN, OTHER_ADMIN_ID, STRANGER_ID, startStack, type Stack } from '../support/stack';
 import { callbackQuery, textMessage } from '../support/telegram-updates';
-import { eventually } from '../support/eventually';
+import { eventually, eventuallyAsync } from '../support/eventually';
 import type { RecordedCall } from '../support/fake-bot-api';
 
 /**
@@ -110,10 +110,14 @@ test('a server that fails twice and then works is downloaded on the third attemp
 
 test('the same link from two users is downloaded once and both are told', async () => {
   const url = stack.media.route('/videos/shared.mp4', { delayMs: 1_500 });
+  const other = stack.media.route('/videos/shared-other.mp4');
   const first = textMessage({ userId: ADMIN_ID, text: url });
-  const second = textMessage({ userId: OTHER_ADMIN_ID, text: `${url}?utm_source=chat` });
+  // With a new link beside it: the message's links are checked against Temporal's list of running downloads at once.
+  const second = textMessage({ userId: OTHER_ADMIN_ID, text: `${url}?utm_source=chat ${other}` });
   stack.telegram.pushUpdate(first);
   await stack.telegram.waitForCall(replyTo(ADMIN_ID, first.message.message_id, /Queued 1 download/), 30_000, 'the first intake reply');
+  // The list follows the server by a moment (a link sent within it is joined all the same, only worded as queued).
+  await eventuallyAsync(async () => (await stack.downloads.runningAmong([contentKey(url)]))?.size === 1, 10_000, 'the list to show it');
   stack.telegram.pushUpdate(second);
   const joined = await stack.telegram.waitForCall(
     replyTo(OTHER_ADMIN_ID, second.message.message_id, /Already downloading/),
@@ -121,6 +125,8 @@ test('the same link from two users is downloaded once and both are told', async 
     'the second intake reply',
   );
   expect(String(joined.payload.text)).toContain('utm_source=chat');
+  expect(String(joined.payload.text)).toMatch(/Queued 1 download/);
+  expect(String(joined.payload.text)).toContain('shared-other.mp4');
 
   await stack.telegram.waitForCall(replyTo(ADMIN_ID, first.message.message_id, /Downloaded/), 60_000, 'the first completion');
   await stack.telegram.waitForCall(replyTo(OTHER_ADMIN_ID, second.message.message_id, /Downloaded/), 60_000, 'the second completion');

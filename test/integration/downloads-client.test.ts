@@ -121,7 +121,7 @@ afterAll(async () => {
 
 let nextMessage = 1;
 /** Starts a download of `link` under the given content key (any 64 hex characters), asked for by `userId`. */
-async function start(contentKey: string, link = `https://example.com/${contentKey.slice(0, 8)}.mp4`, userId = 7) {
+async function start(contentKey: string, link = `https://example.com/${contentKey.slice(0, 8)}.mp4`, userId = 7, running?: boolean) {
   const parsed = parseMediaUrl(link);
   if (!parsed.ok) throw new Error('bad link');
   const correlationId = `client-${nextMessage}`;
@@ -131,6 +131,7 @@ async function start(contentKey: string, link = `https://example.com/${contentKe
     mode: 'video',
     correlationId,
     subscriber: { chatId: userId, userId, messageId: nextMessage++, correlationId },
+    ...(running === undefined ? {} : { running }),
   });
 }
 
@@ -308,6 +309,32 @@ test('paused and resumed over and over, a download keeps a small history (contin
 async function activityRunning(id: string): Promise<void> {
   await eventuallyAsync(async () => (await listedView(id))?.progress?.percent === 42, 15_000, `${id}'s activity to run`);
 }
+
+test('runningAmong names the running downloads of a message in one query; a link it does not name starts, one it names is joined', async () => {
+  const [running, ended, never] = ['11a00001', '11a00002', '11a00003'].map(key) as [string, string, string];
+  await start(running);
+  await start(ended);
+  release(ended);
+  await client.workflow.getHandle(downloadWorkflowId(ended)).result();
+  // The list follows the server by a moment.
+  await eventuallyAsync(
+    async () => {
+      const listed = await downloads.runningAmong([running, ended, never]);
+      return listed !== null && listed.has(running) && !listed.has(ended) && !listed.has(never);
+    },
+    15_000,
+    'the list of running downloads',
+  );
+  expect(await downloads.runningAmong([])).toEqual(new Set());
+
+  // What the list said decides: no per-link look for the others.
+  expect(await start(never, undefined, 7, false)).toMatchObject({ outcome: 'started' });
+  expect(await start(running, undefined, 8, true)).toMatchObject({ outcome: 'joined' });
+  // A download ended since the list was read starts afresh (its last run closed).
+  expect(await start(ended, undefined, 9, false)).toMatchObject({ outcome: 'started' });
+  for (const k of [running, ended, never]) release(k);
+  await Promise.all([running, ended, never].map((k) => client.workflow.getHandle(downloadWorkflowId(k)).result()));
+});
 
 describe('races the state machine must win', () => {
   test('/pause then /resume before yt-dlp has stopped: the download goes on and ends well', async () => {

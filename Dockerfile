@@ -6,12 +6,12 @@
 #   api:     node --import tsx api/main.ts
 #   migrate: node --import tsx scripts/migrate.ts
 #
-# Node 22 LTS (supported until 2027-04-30) on Debian 12: glibc, as Temporal advises
-# for the TypeScript worker (its native core is not meant for Alpine/musl).
-# Node 24 is the newer LTS, but its npm 11 refuses `npm ci` with a package-lock.json
-# that lacks other platforms' optional packages (ours does, see the unit test of this
-# file); Node 22's npm 10 accepts it. Move to node:24-bookworm-slim once the lock is whole.
-FROM node:22-bookworm-slim
+# Node 24, the active LTS (supported until 2028-04-30), on Debian 12: glibc, as
+# Temporal advises for the TypeScript worker (its native core is not meant for
+# Alpine/musl). Its npm 11 wants every platform's optional packages in the lock file
+# (the unit test of this file checks that ours has them), so `npm ci` works on arm64
+# hosts too. The code also runs on Node 22 and 20.
+FROM node:24-bookworm-slim
 
 # ffmpeg merges and converts, aria2 serves USE_ARIA2C=true, ca-certificates is for
 # HTTPS (it also pulls in openssl, which the Prisma CLI uses to pick its engine

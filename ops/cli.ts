@@ -98,9 +98,9 @@ export function parseCommandArgs<Ctx>(
 }
 
 /** "24h", "30m", "7d", "90s" as milliseconds; throws UsageError otherwise. */
-export function parseSince(text: string): number {
+export function parseDuration(name: string, text: string): number {
   const match = /^(\d{1,6})([smhd])$/.exec(text.trim());
-  if (!match) throw new UsageError(`--since takes a duration like 30m, 24h or 7d; got "${text.slice(0, 40)}"`);
+  if (!match) throw new UsageError(`--${name} takes a duration like 30m, 24h or 7d; got "${text.slice(0, 40)}"`);
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
 }

@@ -13,7 +13,7 @@ import {
 } from '../domain/downloads/definitions';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
-import { EXIT, OpsFailure, parseCount, parseSince, UsageError, type CommandSpec } from './cli';
+import { EXIT, OpsFailure, parseCount, parseDuration, UsageError, type CommandSpec } from './cli';
 
 /** What every ops command may use; connections are opened on first use. */
 export interface OpsContext {
@@ -118,7 +118,7 @@ function filtersOf(values: Record<string, string | boolean | undefined>) {
     return typeof v === 'string' ? v : undefined;
   };
   return {
-    sinceMs: parseSince(typeof values.since === 'string' ? values.since : '24h'),
+    sinceMs: parseDuration('since', typeof values.since === 'string' ? values.since : '24h'),
     platform: text('platform'),
     downloader: text('downloader'),
     errorKind: text('error-kind'),
@@ -360,7 +360,7 @@ export const COMMANDS: readonly CommandSpec<OpsContext>[] = [
     options: { audio: { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' } },
     positionals: { min: 1, max: 1 },
     async run(ctx, { values, positionals }, out) {
-      const timeoutMs = parseSince(typeof values.timeout === 'string' ? values.timeout : '30m');
+      const timeoutMs = parseDuration('timeout', typeof values.timeout === 'string' ? values.timeout : '30m');
       const correlationId = `ops-${Date.now().toString(36)}`;
       const report = await queueLinks(
         { ...ctx.intake, downloads: ctx.downloads },
@@ -421,7 +421,9 @@ async function replayOne(
     if (!view.ok) return { id: resolved.shortId, outcome: 'refused', told: 0, message: view.message };
     if (view.state !== 'failed')
       return { id: resolved.shortId, outcome: 'refused', told: 0, message: `it is ${view.state}; only a failed download is replayed` };
-    return { id: resolved.shortId, outcome: 'would replay', told: 0, message: `${subscribers.length} subscriber(s) would be told` };
+    // As the replay below: subscribers who asked through this CLI are not told on Telegram.
+    const toTell = ctx.tell ? subscribers.filter((x) => x.via !== 'cli').length : 0;
+    return { id: resolved.shortId, outcome: 'would replay', told: 0, message: `${toTell} subscriber(s) would be told` };
   }
   const result = await ctx.downloads.retry(resolved.shortId, first);
   if (!result.ok) return { id: resolved.shortId, outcome: 'refused', told: 0, message: result.message };

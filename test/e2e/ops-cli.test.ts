@@ -93,6 +93,10 @@ test('help, unknown commands and bad options: usage and exit 2', async () => {
     code: 2,
     stderr: expect.stringContaining('--since takes a duration'),
   });
+  expect(await ops(['download', 'http://127.0.0.1:9/a.mp4', '--wait', '--timeout', 'soon'])).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('--timeout takes a duration'),
+  });
   expect(await ops(['failed', '--colour'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown option '--colour'/) });
   expect(await ops(['inspect'])).toMatchObject({ code: 2, stderr: expect.stringContaining('usage: npm run ops -- inspect <id>') });
   expect((await ops(['replay', '--help'])).stdout).toContain('--dry-run');
@@ -140,8 +144,13 @@ test('failed lists a failure; inspect shows its attempts; replay --dry-run chang
   const { contentKey } = await stack.database.db.download.findFirstOrThrow({ where: { url } });
   const handle = stack.client.workflow.getHandle(downloadWorkflowId(contentKey));
   const runsBefore = (await handle.describe()).runId;
+  // An operator had asked for it through this CLI too: told by the CLI, never on Telegram.
+  await stack.database.db.downloadRequest.create({
+    data: { contentKey, chatId: 0n, userId: 0n, messageId: 0, correlationId: 'ops-earlier' },
+  });
   const dry = await ops(['replay', row.shortId, '--dry-run']);
   expect(dry).toMatchObject({ code: 0, stdout: expect.stringContaining(`${row.shortId}: would replay`) });
+  expect(dry.stdout).toContain('1 subscriber(s) would be told');
   expect((await handle.describe()).runId).toBe(runsBefore);
 
   stack.media.route(route); // the link works now

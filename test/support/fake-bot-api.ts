@@ -40,7 +40,20 @@ export class FakeBotApi {
   private server?: http.Server;
   private readonly sockets = new Set<import('node:net').Socket>();
 
-  constructor(readonly token: string) {}
+  /** Calls made with a token this server does not take (401), by method: a revoked token still in use. */
+  readonly refused: Array<{ method: string; at: number }> = [];
+
+  constructor(private acceptedToken: string) {}
+
+  /** The token the Bot API takes now. */
+  get token(): string {
+    return this.acceptedToken;
+  }
+
+  /** As @BotFather's /revoke: from now on only `next` is taken, and the old token gets 401. */
+  revoke(next: string): void {
+    this.acceptedToken = next;
+  }
 
   get apiRoot(): string {
     const { port } = this.server!.address() as AddressInfo;
@@ -129,7 +142,10 @@ export class FakeBotApi {
     };
     if (!match) return reply(404, { ok: false, error_code: 404, description: 'Not Found' });
     const [, token, method] = match;
-    if (token !== this.token) return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
+    if (token !== this.token) {
+      this.refused.push({ method: method!, at: Date.now() });
+      return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
+    }
     const payload = await readPayload(req);
     const call: RecordedCall = { method: method!, payload, at: Date.now() };
     if (method !== 'getUpdates') this.calls.push(call);

@@ -142,17 +142,10 @@ export async function queueLinks(deps: IntakeDeps, request: LinkRequest): Promis
     ...(request.via ? { via: request.via } : {}),
   };
   const starting = toStart.slice(0, allowed);
+  // One list of the running downloads for the whole message, instead of a look per link (null: look per link).
+  const running = starting.length > 1 ? await downloads.runningAmong(starting.map((i) => links[i]![0])) : null;
   // After Temporal's first failure, the rest of the message does not wait for it again.
   let temporalDown = false;
-  // One list of the running downloads for the whole message, instead of a look per link.
-  const running =
-    starting.length > 1
-      ? await downloads.runningAmong(starting.map((i) => links[i]![0])).catch((err: unknown) => {
-          logger.error({ err }, 'could not queue download; not asking Temporal again for this message');
-          temporalDown = true;
-          return null;
-        })
-      : null;
   await mapWithLimit(starting, INTAKE_PARALLEL, async (i) => {
     const [contentKey, url] = links[i]!;
     const log = logger.child({ workflowId: downloadWorkflowId(contentKey), platform: url.platform });

@@ -3,6 +3,8 @@ import { Writable } from 'node:stream';
 
 /** Buffers a writer keeps: one filling while the other is written. */
 const BUFFERS = 2;
+/** Write errors that say the disk is full, reported over whatever else stopped the stream. */
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 /**
  * A file write stream for fast sources: it copies incoming chunks (a socket's
@@ -90,16 +92,18 @@ export class BatchedFileWriter extends Writable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (this.handle) this.flush();
     const handle = this.handle;
-    // The writes under way finish (or fail) before the file is closed.
+    // The writes under way finish (or fail) before the file is closed. A disk that
+    // filled up while they did is what the caller hears of, whatever stopped the stream.
+    let writeError: NodeJS.ErrnoException | null = null;
     this.lastWrite()
-      .catch(() => undefined)
+      .catch((err: NodeJS.ErrnoException) => void (writeError = err))
       .then(() => {
         this.handle = null;
         return handle?.close();
       })
       .then(
-        () => callback(error),
-        (closeError: Error) => callback(error ?? closeError),
+        () => callback(writeError && DISK_FULL.has(writeError.code ?? '') ? writeError : (error ?? writeError)),
+        (closeError: Error) => callback(error ?? writeError ?? closeError),
       );
   }
 

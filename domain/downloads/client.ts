@@ -1,7 +1,4 @@
 import {
-  isGrpcDeadlineError,
-  isGrpcServiceError,
-  ServiceError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
@@ -210,8 +207,10 @@ const ENDING_WAIT_MS = 3_000;
 const ENDING_POLL_MS = 200;
 /** How often the client makes sure the control workflow runs (an operator may have terminated it). */
 const CONTROL_RECHECK_MS = 60_000;
-/** Workflow IDs asked about in one visibility query by runningAmong. */
-const RUNNING_LIST_CHUNK = 100;
+/** The most links runningAmong asks Temporal's list about (in one query). */
+const RUNNING_LIST_MAX = 100;
+/** How long runningAmong waits for the list before the links are looked up one by one. */
+const RUNNING_LIST_WAIT_MS = 2_000;
 /** Cancels sent at once by cancelAll. */
 const CANCEL_ALL_PARALLEL = 8;
 
@@ -219,15 +218,6 @@ const CANCEL_ALL_PARALLEL = 8;
 const CONTROL_VIEW_TTL_MS = 1_000;
 /** How old an answer may still serve while a fresh one is fetched. */
 const CONTROL_VIEW_STALE_MS = 30_000;
-
-/** Temporal did not answer in time, or could not be reached (not a refusal of one request). */
-function unreachable(err: unknown): boolean {
-  if (isGrpcDeadlineError(err)) return true;
-  const cause = err instanceof ServiceError ? err.cause : err;
-  return isGrpcServiceError(cause) && cause.code === GRPC_UNAVAILABLE;
-}
-/** gRPC's status code for a server that cannot be reached. */
-const GRPC_UNAVAILABLE = 14;
 
 export class DownloadsClient {
   /** When the control workflow was last seen running (it is checked again after CONTROL_RECHECK_MS). */
@@ -347,7 +337,8 @@ export class DownloadsClient {
   ): Promise<'started' | 'joined'> {
     const workflowId = downloadWorkflowId(input.contentKey);
     // Not in the list of running downloads: nothing to join, or one started a
-    // moment ago (the list lags a little), which signal-with-start joins all the same.
+    // moment ago (the list lags a little), which signal-with-start joins all the
+    // same (see runningAmong for what that moment costs).
     const running = listedRunning === false ? false : await this.runningAndNotEnding(workflowId);
     const requester = who.name ?? (requestedBy === 0 ? 'an operator (ops CLI)' : requestedBy === null ? 'a playlist' : `user ${requestedBy}`);
     await send({
@@ -387,32 +378,36 @@ export class DownloadsClient {
 
   /**
    * Which of these downloads Temporal lists as running: one visibility query for
-   * a whole message instead of a look per link before starting it. The list
-   * lags the server by a moment, so a download started just now may be missing
-   * (signal-with-start joins it anyway; only the reply's wording can be off).
-   * Null when the list cannot be had: the links are then looked up one by one.
-   * Throws when Temporal does not answer in time or is unreachable.
+   * a message instead of a look per link before starting it. At most
+   * RUNNING_LIST_MAX links are asked about (one query, so a message costs the
+   * visibility store what one /queue does); for more, and whenever the list cannot
+   * be had, the answer is null and the links are looked up one by one.
+   *
+   * The list lags the server by a moment. A download started within that moment
+   * is missing from it: signal-with-start joins it all the same, but the reply
+   * calls it queued, and the look that waits out a download already ending is
+   * skipped (one that began and ended within that moment would tell the new
+   * requester how it ended instead of starting afresh).
+   *
+   * It waits at most RUNNING_LIST_WAIT_MS: a list throttled or slow (visibility
+   * has its own rate limit) costs a message that much, never its links.
    */
   async runningAmong(contentKeys: readonly string[]): Promise<Set<string> | null> {
     if (contentKeys.length === 0) return new Set();
+    // Content keys are SHA-256 hex, so the IDs need no escaping in the query.
+    if (contentKeys.length > RUNNING_LIST_MAX || !contentKeys.every((key) => /^[0-9a-f]{64}$/.test(key))) return null;
     const byId = new Map(contentKeys.map((key) => [downloadWorkflowId(key), key]));
     const running = new Set<string>();
+    const query = `WorkflowId IN (${[...byId.keys()].map((id) => `'${id}'`).join(', ')}) AND ExecutionStatus = 'Running'`;
     try {
-      await this.withDeadline(async () => {
-        const ids = [...byId.keys()];
-        for (let i = 0; i < ids.length; i += RUNNING_LIST_CHUNK) {
-          const quoted = ids.slice(i, i + RUNNING_LIST_CHUNK).map((id) => `'${id}'`);
-          const query = `WorkflowId IN (${quoted.join(', ')}) AND ExecutionStatus = 'Running'`;
-          for await (const info of this.temporal.workflow.list({ query, pageSize: RUNNING_LIST_CHUNK })) {
-            const key = byId.get(info.workflowId);
-            if (key) running.add(key);
-          }
+      await this.temporal.withDeadline(Date.now() + Math.min(RUNNING_LIST_WAIT_MS, this.settings.callTimeoutMs), async () => {
+        for await (const info of this.temporal.workflow.list({ query, pageSize: RUNNING_LIST_MAX })) {
+          const key = byId.get(info.workflowId);
+          if (key) running.add(key);
         }
       });
       return running;
-    } catch (err) {
-      // Temporal not answering at all: the caller must know (starting would wait again).
-      if (unreachable(err)) throw err;
+    } catch {
       return null;
     }
   }

@@ -109,7 +109,8 @@ test('a server that fails twice and then works is downloaded on the third attemp
 });
 
 test('the same link from two users is downloaded once and both are told', async () => {
-  const url = stack.media.route('/videos/shared.mp4', { delayMs: 1_500 });
+  // Slow enough to be running still when the list has caught up with it.
+  const url = stack.media.route('/videos/shared.mp4', { delayMs: 3_000 });
   const other = stack.media.route('/videos/shared-other.mp4');
   const first = textMessage({ userId: ADMIN_ID, text: url });
   // With a new link beside it: the message's links are checked against Temporal's list of running downloads at once.

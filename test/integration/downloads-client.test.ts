@@ -326,6 +326,9 @@ test('runningAmong names the running downloads of a message in one query; a link
     'the list of running downloads',
   );
   expect(await downloads.runningAmong([])).toEqual(new Set());
+  // More links than one query asks about, or a key that is not a content key: the links are looked up one by one.
+  expect(await downloads.runningAmong(Array.from({ length: 101 }, (_, i) => key(i.toString(16).padStart(8, '0'))))).toBeNull();
+  expect(await downloads.runningAmong([running, "x' OR '1'='1"])).toBeNull();
 
   // What the list said decides: no per-link look for the others.
   expect(await start(never, undefined, 7, false)).toMatchObject({ outcome: 'started' });

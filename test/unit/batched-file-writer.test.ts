@@ -73,6 +73,15 @@ test('a full disk fails the stream with ENOSPC, also while no more chunks arrive
   });
 });
 
+test('stopped by another error while what it holds cannot be written for a full disk: the full disk is reported', async () => {
+  const writer = new BatchedFileWriter('/dev/full', { append: false, batchBytes: 1000 });
+  await new Promise((r) => writer.once('ready', r));
+  const reported = new Promise<NodeJS.ErrnoException>((resolve) => writer.on('error', resolve));
+  writer.write(Buffer.alloc(500, 1)); // held: less than a batch
+  writer.destroy(new Error('the connection ended early'));
+  expect((await reported).code).toBe('ENOSPC');
+});
+
 test('a folder that is not there fails the stream when it opens', async () => {
   await expect(
     pipeline(

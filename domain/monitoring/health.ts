@@ -220,47 +220,51 @@ export async function downloaderStatus(db: Db, hours: number, now = new Date()):
      GROUP BY downloader`;
   const incidents = await db.monitorIncident.findMany({ where: { openFor: { not: null } } });
   const names = [...new Set([...rows.map((r) => r.downloader), ...incidents.map((i) => i.downloader)])].sort();
-  return Promise.all(
-    names.map(async (downloader) => {
-      const row = rows.find((r) => r.downloader === downloader);
-      const lastSuccess = await db.downloadAttempt.findFirst({
-        where: { downloader, success: true },
-        orderBy: { finishedAt: 'desc' },
-        select: { finishedAt: true },
-      });
-      const lastAttempt =
-        row?.last_attempt ??
-        (await db.downloadAttempt.findFirst({ where: { downloader }, orderBy: { finishedAt: 'desc' }, select: { finishedAt: true } }))
-          ?.finishedAt ??
-        null;
-      const failureStreak = await db.downloadAttempt.count({
-        where: { downloader, counts: true, success: false, ...(lastSuccess ? { finishedAt: { gt: lastSuccess.finishedAt } } : {}) },
-      });
-      const incident = incidents.find((i) => i.downloader === downloader);
-      const attempts = Number(row?.attempts ?? 0);
-      const successes = Number(row?.successes ?? 0);
-      return {
-        downloader,
-        attempts,
-        successes,
-        failures: Number(row?.failures ?? 0),
-        bytes: Number(row?.bytes ?? 0),
-        successRate: attempts > 0 ? Math.round((successes / attempts) * 1000) / 10 : null,
-        lastSuccess: lastSuccess?.finishedAt.toISOString() ?? null,
-        lastAttempt: lastAttempt?.toISOString() ?? null,
-        failureStreak,
-        openIncident: incident
-          ? {
-              id: incident.id,
-              openedAt: incident.openedAt.toISOString(),
-              consecutiveFailures: incident.consecutiveFailures,
-              lastError: incident.lastError,
-              exampleUrl: incident.exampleUrl,
-            }
-          : null,
-      };
-    }),
-  );
+  // Each downloader's last success and last attempt of all time, and the failures
+  // that count since that success: one query for all of them (the index on
+  // downloader, finished_at serves each lookup).
+  const recent = names.length
+    ? await db.$queryRaw<{ downloader: string; last_success: Date | null; last_attempt: Date | null; streak: bigint }[]>`
+        SELECT n.downloader,
+               ok.at AS last_success,
+               (SELECT max(finished_at) FROM download_attempts d WHERE d.downloader = n.downloader) AS last_attempt,
+               (SELECT count(*) FROM download_attempts d
+                 WHERE d.downloader = n.downloader AND d.counts AND NOT d.success
+                   AND (ok.at IS NULL OR d.finished_at > ok.at)) AS streak
+          FROM unnest(${names}::text[]) AS n(downloader)
+          LEFT JOIN LATERAL (SELECT max(finished_at) AS at FROM download_attempts d
+                              WHERE d.downloader = n.downloader AND d.success) ok ON true`
+    : [];
+  return names.map((downloader) => {
+    const row = rows.find((r) => r.downloader === downloader);
+    const seen = recent.find((r) => r.downloader === downloader);
+    const lastSuccess = seen?.last_success ?? null;
+    const lastAttempt = row?.last_attempt ?? seen?.last_attempt ?? null;
+    const failureStreak = Number(seen?.streak ?? 0);
+    const incident = incidents.find((i) => i.downloader === downloader);
+    const attempts = Number(row?.attempts ?? 0);
+    const successes = Number(row?.successes ?? 0);
+    return {
+      downloader,
+      attempts,
+      successes,
+      failures: Number(row?.failures ?? 0),
+      bytes: Number(row?.bytes ?? 0),
+      successRate: attempts > 0 ? Math.round((successes / attempts) * 1000) / 10 : null,
+      lastSuccess: lastSuccess?.toISOString() ?? null,
+      lastAttempt: lastAttempt?.toISOString() ?? null,
+      failureStreak,
+      openIncident: incident
+        ? {
+            id: incident.id,
+            openedAt: incident.openedAt.toISOString(),
+            consecutiveFailures: incident.consecutiveFailures,
+            lastError: incident.lastError,
+            exampleUrl: incident.exampleUrl,
+          }
+        : null,
+    };
+  });
 }
 
 export interface AttemptView {

@@ -1,9 +1,7 @@
 import { DOWNLOADS_CLIENT_SETTINGS, DownloadsClient, downloadsSettings } from '../domain/downloads/client';
-import { ConfigError, parsePartialConfig, readEnv, secretsOf } from '../lib/config';
+import { ConfigError, parsePartialConfig, readEnv } from '../lib/config';
 import { createDb } from '../lib/db';
-import { runEntryPoint } from '../lib/entry-point';
-import { openLogFile } from '../lib/log-file';
-import { createLogger } from '../lib/logger';
+import { processLogger, runEntryPoint } from '../lib/entry-point';
 import { createRedis } from '../lib/redis';
 import { Client, Connection } from '@temporalio/client';
 import { buildApiServer } from './server';
@@ -33,13 +31,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${err.message}\nSee .env.example for every variable and its default.\n`);
     process.exit(1);
   }
-  const logger = createLogger({
-    level: config.LOG_LEVEL,
-    pretty: config.LOG_PRETTY,
-    secrets: secretsOf(config),
-    name: 'api',
-    file: config.LOG_FILE ? await openLogFile(config.LOG_FILE) : undefined,
-  });
+  const logger = await processLogger(config, 'api');
   if (!config.API_TOKEN) logger.warn('API_TOKEN is not set: every /api/* request is refused (401) until it is');
   const db = createDb(config.DATABASE_URL);
   const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);

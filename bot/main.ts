@@ -1,8 +1,7 @@
-import { loadConfigOrExit, secretsOf } from '../lib/config';
-import { runEntryPoint } from '../lib/entry-point';
+import { loadConfigOrExit } from '../lib/config';
+import { processLogger, runEntryPoint } from '../lib/entry-point';
 import { createDb } from '../lib/db';
-import { openLogFile } from '../lib/log-file';
-import { createLogger, redactUrlPasswords } from '../lib/logger';
+import { redactUrlPasswords } from '../lib/logger';
 import { createRedis, redisReady } from '../lib/redis';
 import { connectTemporal } from '../lib/temporal-client';
 import { run, type RunnerHandle } from '@grammyjs/runner';
@@ -17,13 +16,7 @@ const STOP_WAIT_MS = 30_000;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger({
-    level: config.LOG_LEVEL,
-    pretty: config.LOG_PRETTY,
-    secrets: secretsOf(config),
-    name: 'bot',
-    file: config.LOG_FILE ? await openLogFile(config.LOG_FILE) : undefined,
-  });
+  const logger = await processLogger(config, 'bot');
   const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, logger });
   const db = createDb(config.DATABASE_URL);
   const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);

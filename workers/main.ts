@@ -6,10 +6,8 @@ import { NO_EXTRA_FEATURES } from '../activities/ytdlp';
 import { probeYtDlp, versionWarnings } from '../activities/ytdlp-install';
 import { loadConfigOrExit, secretsOf } from '../lib/config';
 import { createDb } from '../lib/db';
-import { runEntryPoint } from '../lib/entry-point';
+import { processLogger, runEntryPoint } from '../lib/entry-point';
 import { connectTemporal } from '../lib/temporal-client';
-import { openLogFile } from '../lib/log-file';
-import { createLogger } from '../lib/logger';
 import { createTelegramApi, noTelegram, telegramNotifier } from '../lib/telegram';
 import { AttemptJournal } from '../activities/attempt-journal';
 import { alertChannelsOf, attemptStore, handOverAlerts } from '../activities/monitoring';
@@ -27,13 +25,7 @@ async function main(): Promise<void> {
   // COOKIES_FILE and USE_ARIA2C are checked before anything starts; cookie values are secrets from here on.
   const { cookieSecrets } = await preflight(config);
   const secrets = [...secretsOf(config), ...cookieSecrets];
-  const logger = createLogger({
-    level: config.LOG_LEVEL,
-    pretty: config.LOG_PRETTY,
-    secrets,
-    name: 'worker',
-    file: config.LOG_FILE ? await openLogFile(config.LOG_FILE) : undefined,
-  });
+  const logger = await processLogger(config, 'worker', cookieSecrets);
   // The SDK's own metrics (workflow and activity task latencies, pollers, slots) on a
   // loopback port of their own; the worker's /metrics serves them beside ours.
   const sdkMetrics = config.WORKER_METRICS_PORT > 0 ? `127.0.0.1:${await freePort()}` : undefined;

@@ -88,7 +88,11 @@ test('no secret reaches a log line, a Bot API call or the downloader, through a 
     ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
     LOG_LEVEL: 'debug',
   });
-  const processes: RunningProcess[] = [stack.start('worker', env), stack.start('bot', env)];
+  // Each also writes its log to a file (LOG_FILE), which must be as clean as the console.
+  const logDir = (name: string) => path.join(stack.dir, 'logs', name);
+  const processes: RunningProcess[] = (['worker', 'bot'] as const).map((name) =>
+    stack.start(name, { ...env, LOG_FILE: path.join(logDir(name), `${name}.log`) }),
+  );
 
   // A download that works.
   const good = stack.media.route('/secrets/clip.mp4');
@@ -125,9 +129,16 @@ test('no secret reaches a log line, a Bot API call or the downloader, through a 
 
   await Promise.all(processes.map((p) => p.stop('SIGINT')));
 
-  const logs = processes.map((p) => ({ name: p.name, text: p.output() }));
+  const logs = processes.flatMap((p) => {
+    const files = fs.readdirSync(logDir(p.name)).filter((f) => /^\w+\.\d+\.log$/.test(f));
+    const fileText = files.map((f) => fs.readFileSync(path.join(logDir(p.name), f), 'utf8')).join('');
+    return [
+      { name: p.name, text: p.output() },
+      { name: `${p.name} (LOG_FILE)`, text: fileText },
+    ];
+  });
   for (const { name, text: output } of logs) {
-    expect(output).toContain(name === 'bot' ? '"msg":"bot started"' : '"msg":"worker started"');
+    expect(output).toContain(name.startsWith('bot') ? '"msg":"bot started"' : '"msg":"worker started"');
     for (const secret of LEAK_FORMS)
       expect({ process: name, leaks: output.includes(secret) ? secret : null }).toEqual({ process: name, leaks: null });
   }

@@ -333,6 +333,11 @@ test('runningAmong names the running downloads of a message in one query; a link
   // What the list said decides: no per-link look for the others.
   expect(await start(never, undefined, 7, false)).toMatchObject({ outcome: 'started' });
   expect(await start(running, undefined, 8, true)).toMatchObject({ outcome: 'joined' });
+  // The list is believed without a look of its own: a running download it missed (it lags) is
+  // called started, and signal-with-start still joins that same run rather than starting another.
+  const runBefore = (await client.workflow.getHandle(downloadWorkflowId(running)).describe()).runId;
+  expect(await start(running, undefined, 10, false)).toMatchObject({ outcome: 'started' });
+  expect((await client.workflow.getHandle(downloadWorkflowId(running)).describe()).runId).toBe(runBefore);
   // A download ended since the list was read starts afresh (its last run closed).
   expect(await start(ended, undefined, 9, false)).toMatchObject({ outcome: 'started' });
   for (const k of [running, ended, never]) release(k);

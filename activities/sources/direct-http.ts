@@ -329,10 +329,12 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
         if (written > job.maxBytes) res.destroy(new SourceFailure(make('TooLarge', `more than ${job.maxBytes} bytes arrived`)));
         else if (Date.now() - reportedAt >= PROGRESS_EVERY_MS) report('downloading');
       };
+      const writer = new BatchedFileWriter(part, { append: offset > 0, batchBytes: WRITE_BATCH_BYTES });
+      // An aborted pipeline settles before the file is closed; the writer still writes what it
+      // held then. The attempt ends only after that, or the next one could resume too early.
+      const closed = new Promise<void>((resolve) => writer.once('close', () => resolve()));
       try {
-        const copied = pipeline(res, new BatchedFileWriter(part, { append: offset > 0, batchBytes: WRITE_BATCH_BYTES }), {
-          signal: job.signal,
-        });
+        const copied = pipeline(res, writer, { signal: job.signal });
         // pipeline() has piped the response already; this listener sees the same chunks.
         res.on('data', count);
         await copied;
@@ -341,6 +343,7 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
         throw classifyError(err);
       } finally {
         res.off('data', count);
+        await closed;
       }
       if (total !== null && written !== total)
         throw new SourceFailure(make('Network', `the connection ended after ${written} of ${total} bytes`));

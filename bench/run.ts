@@ -25,8 +25,12 @@ const PARALLEL = 8; // xargs -P 8, and MAX_CONCURRENT for the pipeline
 const ROUNDS = 5;
 /** Unmeasured rounds before those: a worker runs for days, so its warm code is the one to measure (every side gets them). */
 const WARMUP_ROUNDS = 1;
-/** BENCH_ONLY=intake runs the Telegram intake scenarios alone (a quick check after a change to the bot). */
+/**
+ * BENCH_ONLY=intake runs the Telegram intake scenarios alone (a quick check after a change to
+ * the bot); BENCH_ONLY=large the large file alone (after a change to the direct source).
+ */
 const ONLY_INTAKE = process.env.BENCH_ONLY === 'intake';
+const ONLY_LARGE = process.env.BENCH_ONLY === 'large';
 const TXT_LINKS = Number(process.env.BENCH_TXT_LINKS ?? 1000);
 const INTAKE_ROUNDS = 5;
 const COMMAND_SAMPLES = 20;
@@ -143,7 +147,7 @@ async function main(): Promise<void> {
     await stack.telegram.waitForCall(replyTo(warm, /Downloaded/), 180_000, 'the warm-up download');
 
     if (!ONLY_INTAKE) await downloadScenarios(stack, send, replyTo);
-    await intakeScenarios(stack, send);
+    if (!ONLY_LARGE) await intakeScenarios(stack, send);
     workerPeakRss = peakRssOf(stack.pids.worker);
     botPeakRss = peakRssOf(stack.pids.bot);
   } finally {
@@ -251,6 +255,8 @@ async function downloadScenarios(stack: BenchStack, send: Send, replyTo: ReplyTo
     fs.rmSync(stack.downloadDir, { recursive: true, force: true });
     fs.mkdirSync(stack.downloadDir, { recursive: true });
     fs.rmSync(bigFile, { force: true });
+
+    if (ONLY_LARGE) return;
 
     // --- One small clip -----------------------------------------------------------
     const clipRaw = freshDir('clip');
@@ -465,6 +471,7 @@ function report(): void {
       directSource: true,
       txtLinks: TXT_LINKS,
       onlyIntake: ONLY_INTAKE,
+      onlyLarge: ONLY_LARGE,
     },
     peakRssMb: { worker: workerPeakRss, bot: botPeakRss, benchProcess: Math.round(peakRss / 1024 / 1024) },
     rows,

@@ -5,10 +5,10 @@ import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import net from 'node:net';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { checkDestination, describeRefusal, type Refusal } from '../../domain/downloads/destinations';
 import { make, type ErrorKind } from '../../domain/downloads/errors';
-import { BatchedFileWriter } from '../../lib/batched-file-writer';
+import { BatchedFile, DISK_FULL } from '../../lib/batched-file';
+import { Http1Exchange } from '../../lib/http1-client';
 import { truncate } from '../../lib/text';
 import type { ActivityDeps } from '../deps';
 import { ALLOWED_EXTENSIONS, SUBTITLE_EXTENSIONS } from '../file-names';
@@ -118,18 +118,71 @@ function guardedLookup(deps: DirectHttpDeps): LookupFunction {
   };
 }
 
-interface Response {
-  res: http.IncomingMessage;
-  /** Where the body came from, after redirects. */
+/** A response whose body has not been read yet. */
+export interface Answer {
+  status: number;
+  /** Lower-case names. */
+  headers: Record<string, string | undefined>;
+  /** Where the body comes from, after redirects. */
   url: string;
+  /** Reads the body into the file; `onBytes` hears of each arrival's size. */
+  saveTo(file: BatchedFile, onBytes: (n: number) => void): Promise<void>;
+  /** Gives the body up (with `err`, a `saveTo` under way rejects with it). */
+  discard(err?: Error): void;
+}
+
+interface RequestOptions {
+  method: 'GET' | 'HEAD';
+  headers: Record<string, string>;
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
+/**
+ * Plain http goes through our own client, which reads into the file's buffers
+ * (lib/http1-client.ts: no allocation per read); https through Node's.
+ */
+async function send(target: URL, options: RequestOptions, lookup: LookupFunction): Promise<Answer> {
+  const headers = { 'user-agent': 'mediadl', ...options.headers };
+  if (target.protocol === 'http:') {
+    const exchange = await Http1Exchange.open(target, { ...options, headers, lookup });
+    return {
+      status: exchange.status,
+      headers: exchange.headers,
+      url: target.toString(),
+      saveTo: (file, onBytes) => exchange.saveTo(file, onBytes),
+      discard: (err) => exchange.destroy(err),
+    };
+  }
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = https.request(target, { method: options.method, headers, lookup, signal: options.signal }, resolve);
+    req.setTimeout(options.timeoutMs, () => req.destroy(Object.assign(new Error('the server stopped answering'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end();
+  });
+  return answerFromNode(res, target);
+}
+
+/** A response from Node's client: its chunks are copied into the file. */
+export function answerFromNode(res: http.IncomingMessage, target: URL): Answer {
+  return {
+    status: res.statusCode ?? 0,
+    headers: res.headers as Record<string, string | undefined>,
+    url: target.toString(),
+    async saveTo(file, onBytes) {
+      // A failed write stops the response at once, even while no chunk is arriving.
+      file.onFailure((err) => res.destroy(err));
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        onBytes(chunk.length);
+        await file.append(chunk);
+      }
+    },
+    discard: (err) => res.destroy(err),
+  };
 }
 
 /** One request with redirects followed by hand: every hop's destination is checked again. */
-async function request(
-  deps: DirectHttpDeps,
-  start: string,
-  options: { method: string; headers: Record<string, string>; signal: AbortSignal; timeoutMs: number },
-): Promise<Response> {
+async function request(deps: DirectHttpDeps, start: string, options: RequestOptions): Promise<Answer> {
   const lookup = guardedLookup(deps);
   let url = start;
   for (let hop = 0; ; hop++) {
@@ -141,25 +194,15 @@ async function request(
     const literal = net.isIP(target.hostname.replace(/^\[|\]$/g, '')) !== 0;
     const byText = literal ? await checkDestination(target.hostname, deps.destinations, async () => [], { failClosed: true }) : null;
     if (byText) throw new RefusedDestination(byText);
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const send = target.protocol === 'https:' ? https.request : http.request;
-      const req = send(
-        target,
-        { method: options.method, headers: { 'user-agent': 'mediadl', ...options.headers }, lookup, signal: options.signal },
-        resolve,
-      );
-      req.setTimeout(options.timeoutMs, () => req.destroy(Object.assign(new Error('the server stopped answering'), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
-      req.end();
-    });
-    const location = res.headers.location;
-    if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location) {
-      res.destroy();
+    const answer = await send(target, options, lookup);
+    const location = answer.headers.location;
+    if (answer.status >= 300 && answer.status < 400 && location) {
+      answer.discard();
       if (hop >= MAX_REDIRECTS) throw new SourceFailure(make('Unsupported', `more than ${MAX_REDIRECTS} redirects`));
       url = new URL(location, url).toString();
       continue;
     }
-    return { res, url };
+    return { ...answer, url };
   }
 }
 
@@ -201,15 +244,15 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
 
   async function looksLikeMedia(link: SourceLink): Promise<boolean> {
     try {
-      const { res } = await request(deps, link.url, {
+      const answer = await request(deps, link.url, {
         method: 'HEAD',
         headers: {},
         signal: AbortSignal.timeout(HEAD_TIMEOUT_MS),
         timeoutMs: HEAD_TIMEOUT_MS,
       });
-      res.destroy();
-      const type = res.headers['content-type'];
-      return res.statusCode === 200 && type !== undefined && /^(video|audio)\//i.test(type);
+      answer.discard();
+      const type = answer.headers['content-type'];
+      return answer.status === 200 && type !== undefined && /^(video|audio)\//i.test(type);
     } catch {
       return false; // yt-dlp will try, and say what is wrong
     }
@@ -252,56 +295,55 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
         if (saved?.validator) headers['if-range'] = saved.validator;
       }
 
-      let response: Response;
+      let response: Answer;
       try {
         response = await request(deps, url, { method: 'GET', headers, signal: job.signal, timeoutMs });
       } catch (err) {
         throw classifyError(err);
       }
-      const { res } = response;
-      const status = res.statusCode ?? 0;
-      const type = res.headers['content-type'];
+      const status = response.status;
+      const type = response.headers['content-type'];
       let offset = 0;
       if (status === 416 && have > 0) {
         // Asked for bytes past the end: the partial file is complete only if the server says so.
-        res.destroy();
-        const total = /\/(\d+)$/.exec(res.headers['content-range'] ?? '')?.[1];
+        response.discard();
+        const total = /\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1];
         if (total !== undefined && Number(total) === have) return finish();
         await fsp.rm(part, { force: true });
         throw new SourceFailure(make('Network', 'the server no longer serves the rest of the file; starting over'));
       }
       // For a 206, Content-Range names the part sent and the whole file's size.
-      const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
+      const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers['content-range'] ?? '');
       if (status === 206) {
         const whole = range?.[3] === '*' ? null : Number(range?.[3]);
         const asked = range !== null && Number(range[1]) === have && (whole === null || Number(range[2]) === whole - 1);
         if (!asked) {
-          res.destroy();
+          response.discard();
           await fsp.rm(part, { force: true });
           throw new SourceFailure(make('Network', 'the server sent another part of the file than asked for; starting over'));
         }
         offset = have;
       } else if (status !== 200) {
-        res.destroy();
+        response.discard();
         throw statusFailure(status, response.url);
       }
       if (!isMediaType(type)) {
-        res.destroy();
+        response.discard();
         const shown = String(type).split(';')[0]!.trim().slice(0, 100);
         const classified = make('NotMedia', `the server answered with ${shown} instead of a media file`);
         throw new SourceFailure(classified, `the link answers with ${shown} (a web page or a document), not a media file`);
       }
-      const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
+      const length = response.headers['content-length'] !== undefined ? Number(response.headers['content-length']) : null;
       const whole = status === 206 && range && range[3] !== '*' ? Number(range[3]) : null;
       const total = whole ?? (length !== null && Number.isFinite(length) ? offset + length : null);
       if (total !== null && total > job.maxBytes) {
-        res.destroy();
+        response.discard();
         await fsp.rm(part, { force: true });
         throw new SourceFailure(make('TooLarge', `the server announced ${total} bytes`));
       }
       if (offset === 0) {
-        const etag = res.headers.etag;
-        await writeState(stateFile, { validator: etag && !etag.startsWith('W/') ? etag : (res.headers['last-modified'] ?? null) });
+        const etag = response.headers.etag;
+        await writeState(stateFile, { validator: etag && !etag.startsWith('W/') ? etag : (response.headers['last-modified'] ?? null) });
       }
 
       let written = offset;
@@ -322,29 +364,31 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
         });
       };
       report('downloading');
-      // Counted beside the pipe (not through a Transform): one stream hop less per chunk.
-      const count = (chunk: Buffer) => {
-        written += chunk.length;
+      const count = (bytes: number) => {
+        written += bytes;
         // A stream without a size (or lying about it) is stopped the moment it passes the limit.
-        if (written > job.maxBytes) res.destroy(new SourceFailure(make('TooLarge', `more than ${job.maxBytes} bytes arrived`)));
+        if (written > job.maxBytes) response.discard(new SourceFailure(make('TooLarge', `more than ${job.maxBytes} bytes arrived`)));
         else if (Date.now() - reportedAt >= PROGRESS_EVERY_MS) report('downloading');
       };
-      const writer = new BatchedFileWriter(part, { append: offset > 0, batchBytes: WRITE_BATCH_BYTES });
-      // An aborted pipeline settles before the file is closed; the writer still writes what it
-      // held then. The attempt ends only after that, or the next one could resume too early.
-      const closed = new Promise<void>((resolve) => writer.once('close', () => resolve()));
+      let file: BatchedFile;
       try {
-        const copied = pipeline(res, writer, { signal: job.signal });
-        // pipeline() has piped the response already; this listener sees the same chunks.
-        res.on('data', count);
-        await copied;
+        file = await BatchedFile.open(part, { append: offset > 0, batchBytes: WRITE_BATCH_BYTES });
       } catch (err) {
-        if (job.signal.aborted) throw new SourceFailure(make('Interrupted', 'the download was stopped'));
+        response.discard();
         throw classifyError(err);
-      } finally {
-        res.off('data', count);
-        await closed;
       }
+      let failure: unknown = null;
+      await response.saveTo(file, count).catch((err: unknown) => void (failure = err));
+      // What arrived is written and the file closed, whatever stopped the transfer: the
+      // next attempt resumes after those bytes, so this one ends only once they are on disk.
+      const writeError = await file.close();
+      // A disk that filled up is what to report, whatever else stopped the transfer.
+      if (writeError && DISK_FULL.has(writeError.code ?? '')) throw classifyError(writeError);
+      if (failure !== null) {
+        if (job.signal.aborted) throw new SourceFailure(make('Interrupted', 'the download was stopped'));
+        throw classifyError(failure);
+      }
+      if (writeError) throw classifyError(writeError);
       if (total !== null && written !== total)
         throw new SourceFailure(make('Network', `the connection ended after ${written} of ${total} bytes`));
       report('finished');

@@ -26,11 +26,13 @@ const ROUNDS = 5;
 /** Unmeasured rounds before those: a worker runs for days, so its warm code is the one to measure (every side gets them). */
 const WARMUP_ROUNDS = 1;
 /**
- * BENCH_ONLY=intake runs the Telegram intake scenarios alone (a quick check after a change to
- * the bot); BENCH_ONLY=large the large file alone (after a change to the direct source).
+ * BENCH_ONLY=<group> runs one group of scenarios alone, for a quick check after a change:
+ * large (the direct source), clip, many, feed (the pipeline), intake (the bot).
  */
-const ONLY_INTAKE = process.env.BENCH_ONLY === 'intake';
-const ONLY_LARGE = process.env.BENCH_ONLY === 'large';
+const GROUPS = ['large', 'clip', 'many', 'feed', 'intake'] as const;
+const ONLY = process.env.BENCH_ONLY ?? '';
+if (ONLY && !(GROUPS as readonly string[]).includes(ONLY)) throw new Error(`BENCH_ONLY must be one of ${GROUPS.join(', ')}`);
+const wanted = (group: (typeof GROUPS)[number]): boolean => !ONLY || ONLY === group;
 const TXT_LINKS = Number(process.env.BENCH_TXT_LINKS ?? 1000);
 const INTAKE_ROUNDS = 5;
 const COMMAND_SAMPLES = 20;
@@ -146,8 +148,8 @@ async function main(): Promise<void> {
     const warm = send(stack.media.route('/bench/warm-up.mp4'));
     await stack.telegram.waitForCall(replyTo(warm, /Downloaded/), 180_000, 'the warm-up download');
 
-    if (!ONLY_INTAKE) await downloadScenarios(stack, send, replyTo);
-    if (!ONLY_LARGE) await intakeScenarios(stack, send);
+    await downloadScenarios(stack, send, replyTo);
+    if (wanted('intake')) await intakeScenarios(stack, send);
     workerPeakRss = peakRssOf(stack.pids.worker);
     botPeakRss = peakRssOf(stack.pids.bot);
   } finally {
@@ -164,7 +166,7 @@ type ReplyTo = (messageId: number, pattern: RegExp) => (c: RecordedCall) => bool
 async function downloadScenarios(stack: BenchStack, send: Send, replyTo: ReplyTo): Promise<void> {
   const ytDlp = findExecutable('yt-dlp')!;
   const curl = findExecutable('curl')!;
-  {
+  if (wanted('large')) {
     // --- One large file ---------------------------------------------------------
     // Served by a process of its own (bench/file-server.mjs), as a real server would be.
     const bigFile = path.join(stack.media.dir, 'big.mp4');
@@ -255,9 +257,9 @@ async function downloadScenarios(stack: BenchStack, send: Send, replyTo: ReplyTo
     fs.rmSync(stack.downloadDir, { recursive: true, force: true });
     fs.mkdirSync(stack.downloadDir, { recursive: true });
     fs.rmSync(bigFile, { force: true });
+  }
 
-    if (ONLY_LARGE) return;
-
+  if (wanted('clip')) {
     // --- One small clip -----------------------------------------------------------
     const clipRaw = freshDir('clip');
     const rawClipMs = await timed(
@@ -291,7 +293,9 @@ async function downloadScenarios(stack: BenchStack, send: Send, replyTo: ReplyTo
       met: latency.total <= seconds(rawClipMs) + 0.2,
       notes: `ack ${latency.messageToAck} s, download start ${latency.messageToDownloadStart} s, file on disk to message ${latency.fileCompleteToMessage} s`,
     });
+  }
 
+  if (wanted('many')) {
     // --- Many small clips -----------------------------------------------------------
     const rawUrls = Array.from({ length: CLIPS }, (_, i) => stack.media.route(`/bench/many-raw-${i}.mp4`));
     const manyRaw = freshDir('many');
@@ -323,7 +327,9 @@ async function downloadScenarios(stack: BenchStack, send: Send, replyTo: ReplyTo
       target: '<= 1.05x raw',
       met: manyPipeMs <= manyRawMs * 1.05,
     });
+  }
 
+  if (wanted('feed')) {
     // --- A feed of many entries -------------------------------------------------------
     const entries = Array.from({ length: FEED_ENTRIES }, (_, i) => stack.media.route(`/bench/feed-${i}.mp4`));
     const items = entries.map((u, i) => `<item><title>Entry ${i}</title><enclosure url="${u}" type="video/mp4" length="1"/></item>`);
@@ -470,8 +476,7 @@ function report(): void {
       maxConcurrent: PARALLEL,
       directSource: true,
       txtLinks: TXT_LINKS,
-      onlyIntake: ONLY_INTAKE,
-      onlyLarge: ONLY_LARGE,
+      only: ONLY || null,
     },
     peakRssMb: { worker: workerPeakRss, bot: botPeakRss, benchProcess: Math.round(peakRss / 1024 / 1024) },
     rows,

@@ -22,6 +22,26 @@ const PARKING_BYTES = 64 * 1024;
 /** A chunk-size line (with extensions) or a trailer longer than this is refused. */
 const MAX_CHUNK_LINE_BYTES = 4096;
 const MAX_TRAILER_BYTES = 16 * 1024;
+/** Interim (1xx) answers skipped before the real one; a server sending more is refused. */
+const MAX_INTERIM_ANSWERS = 8;
+/**
+ * Headers a response has once: a repeat is dropped (the first counts), as Node's
+ * client does. Joined, a repeated Location or ETag would name a URL or a version
+ * that does not exist.
+ */
+const SINGLE_VALUE_HEADERS = new Set([
+  'age',
+  'content-length',
+  'content-location',
+  'content-range',
+  'content-type',
+  'etag',
+  'expires',
+  'last-modified',
+  'location',
+  'retry-after',
+  'server',
+]);
 
 export interface Http1Options {
   method: 'GET' | 'HEAD';
@@ -240,7 +260,7 @@ export class Http1Exchange {
   }
 
   private parseHead(): void {
-    for (;;) {
+    for (let interim = 0; ; interim++) {
       const end = this.parking.subarray(0, this.parked).indexOf('\r\n\r\n');
       if (end < 0) {
         if (this.parked >= MAX_HEAD_BYTES) this.fail(new ProtocolError(`the response head is larger than ${MAX_HEAD_BYTES} bytes`));
@@ -258,7 +278,10 @@ export class Http1Exchange {
       this.parking.copyWithin(0, end + 4, this.parked);
       this.parked -= end + 4;
       // 100 Continue, 103 Early Hints...: the real answer follows.
-      if (head.status >= 100 && head.status < 200 && head.status !== 101) continue;
+      if (head.status >= 100 && head.status < 200 && head.status !== 101) {
+        if (interim >= MAX_INTERIM_ANSWERS) return this.fail(new ProtocolError(`more than ${MAX_INTERIM_ANSWERS} interim answers`));
+        continue;
+      }
       this.status = head.status;
       this.headers = head.headers;
       this.framing = framing;
@@ -308,18 +331,31 @@ export function parseHead(text: string): { status: number; headers: Record<strin
   const lines = text.split('\r\n');
   const statusLine = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
   if (!statusLine) throw new ProtocolError(`not an HTTP/1.1 answer: ${JSON.stringify((lines[0] ?? '').slice(0, 60))}`);
-  const headers: Record<string, string> = {};
+  // No inherited names: a header called "constructor" is just a header.
+  const headers = Object.create(null) as Record<string, string>;
   for (const line of lines.slice(1)) {
-    const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/.exec(line);
+    // The value is trimmed by hand: a regular expression for the spaces around it
+    // backtracks quadratically on a long run of spaces.
+    const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):(.*)$/.exec(line);
     // Folded lines and stray characters are refused, as RFC 9112 allows and Node does.
     if (!match || /[\0\r\n]/.test(match[2]!)) throw new ProtocolError(`a malformed header line: ${JSON.stringify(line.slice(0, 60))}`);
     const name = match[1]!.toLowerCase();
-    const value = match[2]!;
-    if (name === 'content-length' && headers[name] !== undefined && headers[name] !== value)
-      throw new ProtocolError('two different Content-Length headers');
-    headers[name] = headers[name] === undefined || name === 'content-length' ? value : `${headers[name]}, ${value}`;
+    const value = trimSpaces(match[2]!);
+    const seen = headers[name];
+    if (seen === undefined) headers[name] = value;
+    else if (name === 'content-length' && seen !== value) throw new ProtocolError('two different Content-Length headers');
+    else if (!SINGLE_VALUE_HEADERS.has(name)) headers[name] = `${seen}, ${value}`;
   }
   return { status: Number(statusLine[1]), headers };
+}
+
+/** The text without the spaces and tabs around it. */
+function trimSpaces(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text[start] === ' ' || text[start] === '\t')) start++;
+  while (end > start && (text[end - 1] === ' ' || text[end - 1] === '\t')) end--;
+  return text.slice(start, end);
 }
 
 /** How the body's end is known (RFC 9112, section 6.3). */

@@ -343,7 +343,12 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
       }
       if (offset === 0) {
         const etag = response.headers.etag;
-        await writeState(stateFile, { validator: etag && !etag.startsWith('W/') ? etag : (response.headers['last-modified'] ?? null) });
+        try {
+          await writeState(stateFile, { validator: etag && !etag.startsWith('W/') ? etag : (response.headers['last-modified'] ?? null) });
+        } catch (err) {
+          response.discard();
+          throw classifyError(err);
+        }
       }
 
       let written = offset;

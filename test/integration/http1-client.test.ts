@@ -229,5 +229,26 @@ test('a body is read once: a second saveTo, or one after destroy, is refused', a
   const { exchange } = await fetchToFile(`http://127.0.0.1:${port}/once.mp4`);
   const file = await BatchedFile.open(path.join(dir, 'again'), { append: false, batchBytes: 1024 });
   await expect(exchange.saveTo(file, () => undefined)).rejects.toThrow(/read already|stopped/);
+
+  const destroyed = await Http1Exchange.open(new URL(`http://127.0.0.1:${port}/destroyed.mp4`), options());
+  destroyed.destroy();
+  await expect(destroyed.saveTo(file, () => undefined)).rejects.toThrow(/read already|stopped/);
   expect(await file.close()).toBeNull();
+  expect(fs.statSync(path.join(dir, 'again')).size).toBe(0);
+});
+
+test('a body without a length that came whole with the head, from a server that has left: its end is seen once reading resumes', async () => {
+  const port = await rawServer((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n\r\nall of it'));
+  const exchange = await Http1Exchange.open(new URL(`http://127.0.0.1:${port}/whole.mp4`), options());
+  await new Promise((r) => setTimeout(r, 100)); // the server has closed the connection by now
+  const out = path.join(dir, 'whole');
+  const file = await BatchedFile.open(out, { append: false, batchBytes: 1024 });
+  await exchange.saveTo(file, () => undefined);
+  expect(await file.close()).toBeNull();
+  expect(fs.readFileSync(out, 'utf8')).toBe('all of it');
+});
+
+test('a server that sends interim answers without end is refused', async () => {
+  const port = await rawServer((socket) => socket.write('HTTP/1.1 100 Continue\r\n\r\n'.repeat(20)));
+  await expect(Http1Exchange.open(new URL(`http://127.0.0.1:${port}/x.mp4`), options())).rejects.toThrow(/interim answers/);
 });

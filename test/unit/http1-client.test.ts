@@ -89,3 +89,20 @@ test.each([
 ])('a head with %s is refused', (_name, text) => {
   expect(() => parseHead(text)).toThrow(ProtocolError);
 });
+
+test("a repeated single-value header keeps its first value, as Node's client does; a header named like an object's property is a header", () => {
+  const head = parseHead(
+    'HTTP/1.1 302 Found\r\nLocation: /a.mp4\r\nLocation: /b.mp4\r\nETag: "x"\r\nETag: "y"\r\nContent-Type: video/mp4\r\nContent-Type: text/html\r\nconstructor: c\r\ntoString: t',
+  );
+  expect(head.headers.location).toBe('/a.mp4');
+  expect(head.headers.etag).toBe('"x"');
+  expect(head.headers['content-type']).toBe('video/mp4');
+  expect(head.headers.constructor).toBe('c');
+  expect(head.headers.tostring).toBe('t');
+});
+
+test('a value with long runs of spaces and tabs is trimmed around it and kept inside', () => {
+  const spaces = ' \t'.repeat(15_000);
+  const head = parseHead(`HTTP/1.1 200 OK\r\nX-Pad:${spaces}a${spaces}b${spaces}`);
+  expect(head.headers['x-pad']).toBe(`a${spaces}b`);
+});

@@ -130,6 +130,7 @@ export const configSchema = z.object({
   DOWNLOAD_TASK_QUEUE: taskQueue.default('media-downloads'),
   DOWNLOAD_DIR: z.string().min(1).default('./downloads'),
   MAX_CONCURRENT: integer(1, 256).default(8),
+  WORKFLOW_THREADS: integer(1, 16).default(2),
   MAX_RETRIES: integer(0, 100).default(5),
   RETRY_BASE_SECONDS: positiveNumber.default(2),
   RETRY_MAX_SECONDS: positiveNumber.default(600),

@@ -18,7 +18,8 @@ export function spawnEntryPoint(
   return spawn(process.execPath, ['--import', TSX_LOADER, entry, ...(o.args ?? [])], {
     cwd: o.cwd,
     // Suites run side by side: the worker's metrics port stays off unless a test asks for it.
-    env: { WORKER_METRICS_PORT: '0', ...o.env },
+    // One workflow thread: tests start many workers, and a second one loads the bundle again.
+    env: { WORKER_METRICS_PORT: '0', WORKFLOW_THREADS: '1', ...o.env },
     stdio: o.stdio ?? ['ignore', 'ignore', 'pipe'],
   });
 }

@@ -25,6 +25,8 @@ export function testSettings(overrides: Partial<Config> = {}): Config {
     DIRECT_SOURCE: false,
     // Completion messages as text; the send-back suite turns files on.
     TELEGRAM_UPLOAD_LIMIT_MB: 0,
+    // Tests start many workers: one thread loads the workflow bundle once, not twice.
+    WORKFLOW_THREADS: 1,
     ...overrides,
   };
 }

@@ -48,6 +48,8 @@ export async function startTestWorkers(options: {
       TASK_QUEUE: taskQueue,
       DOWNLOAD_TASK_QUEUE: downloadTaskQueue,
       MAX_CONCURRENT: options.maxConcurrent ?? 4,
+      // Tests start many workers: one thread loads the workflow bundle once, not twice.
+      WORKFLOW_THREADS: 1,
     },
     // The control workflow's look-up: nothing else runs on these test queues.
     { light: { runningDownloads: async () => [], ...options.light }, downloads: options.downloads },

@@ -26,6 +26,7 @@ describe('parseConfig with a minimal valid environment', () => {
       TELEGRAM_API_ROOT: 'https://api.telegram.org',
       ADMIN_IDS: [1, 2],
       MAX_CONCURRENT: 8,
+      WORKFLOW_THREADS: 2,
       MAX_RETRIES: 5,
       RETRY_BASE_SECONDS: 2,
       SOCKET_TIMEOUT: 30,
@@ -115,6 +116,12 @@ describe('parseConfig reports problems', () => {
       'SOCKET_TIMEOUT must be at most 3600',
       'LOG_PRETTY must be true or false',
     ]);
+  });
+
+  test('WORKFLOW_THREADS is a count of threads from 1 to 16', () => {
+    expect(parseConfig({ ...minimal, WORKFLOW_THREADS: '4' }, CWD).WORKFLOW_THREADS).toBe(4);
+    expect(configError({ ...minimal, WORKFLOW_THREADS: '0' }).problems).toEqual(['WORKFLOW_THREADS must be at least 1']);
+    expect(configError({ ...minimal, WORKFLOW_THREADS: '17' }).problems).toEqual(['WORKFLOW_THREADS must be at most 16']);
   });
 
   test('a missing token and missing ADMIN_IDS say "is required"', () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { keyOf as contentKey, replyTo } from '../support/bot-messages';
-import { downloadWorkflowId } from '../../domain/downloads/definitions';
+import { ACTIVE_STATES, downloadWorkflowId } from '../../domain/downloads/definitions';
 import { ADMIN_ID, BOT_TOKEN, OTHER_ADMIN_ID, STRANGER_ID, startStack, type Stack } from '../support/stack';
 import { callbackQuery, textMessage } from '../support/telegram-updates';
 import { eventually, eventuallyAsync } from '../support/eventually';
@@ -234,7 +234,15 @@ test("/queue: your downloads not yet ended, newest first, ten to a page with but
     return stack.telegram.waitForCall(replyTo(userId, update.message.message_id, /downloads/), 30_000, text);
   };
   try {
-    // Visibility lists new workflows within a moment: ask until all eleven are there.
+    // Visibility lists new workflows within a moment: wait until it lists all eleven. A page
+    // is found by walking from the first, so a download listed only after the first page was
+    // shown would push that page's last row onto page 2.
+    await eventuallyAsync(
+      async () =>
+        (await stack.downloads.list({ states: ACTIVE_STATES, requestedBy: String(ADMIN_ID) }, { pageSize: 20 })).downloads.length === 11,
+      20_000,
+      'visibility to list the eleven downloads',
+    );
     let first = await ask(ADMIN_ID, '/queue');
     const deadline = Date.now() + 20_000;
     while (!(first.payload.reply_markup && (String(first.payload.text).match(/• \[/g) ?? []).length === 10)) {

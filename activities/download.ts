@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { checkDestination, describeRefusal, UnresolvedHostError, type Refusal } from '../domain/downloads/destinations';
-import { make, type Classified } from '../domain/downloads/errors';
+import { isDiskFullError, make, type Classified } from '../domain/downloads/errors';
 import type { Logger } from '../lib/logger';
 import { humanSize } from '../domain/downloads/messages';
 import { downloaderOf, trimError } from '../domain/monitoring/attempts';
@@ -235,8 +235,8 @@ function attemptErrorKind(err: unknown, ctx: Context): string {
     return ctx.cancellationDetails?.timedOut ? 'Timeout' : ctx.cancellationDetails?.workerShutdown ? 'WorkerShutdown' : 'Cancelled';
   }
   if (err instanceof ApplicationFailure) return err.type ?? 'Unknown';
+  if (isDiskFullError(err)) return 'DiskFull';
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return 'DiskFull';
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'StorageUnusable';
   return 'Unknown';
 }

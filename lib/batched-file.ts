@@ -2,8 +2,6 @@ import fsp from 'node:fs/promises';
 
 /** Buffers a file keeps: one filling while the other is written. */
 const BUFFERS = 2;
-/** Write errors that say the disk is full. */
-export const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 /**
  * A file written in large batches, for fast sources: bytes are gathered in a
@@ -29,7 +27,7 @@ export const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
  * - `close()` writes what the file holds first, whatever stopped the transfer:
  *   those bytes arrived in order, and the next attempt resumes after them.
  * - The first failed write (a full disk) is kept: the file takes no more bytes,
- *   `onFailure` listeners hear of it at once, and `drain()` and `close()` report it.
+ *   `onFailure` listeners hear of it at once, and `close()` reports it.
  */
 export class BatchedFile {
   /** Buffers not in use; at most BUFFERS are ever allocated, the first when data arrives. */
@@ -57,9 +55,14 @@ export class BatchedFile {
     return new BatchedFile(await fsp.open(file, options.append ? 'a' : 'w'), options);
   }
 
+  /** Whether `space()` would give room now (without taking a buffer for it). */
+  get hasRoom(): boolean {
+    return !this.failure && !this.closed && (this.current !== null || this.free.length > 0 || this.allocated < BUFFERS);
+  }
+
   /** Free room in the buffer being filled, or null while both buffers are full (or the file failed or closed). */
   space(): Buffer | null {
-    if (this.failure || this.closed) return null;
+    if (!this.hasRoom) return null;
     if (!this.current) {
       const next = this.free.pop() ?? (this.allocated < BUFFERS ? this.allocate() : null);
       if (!next) return null;
@@ -104,13 +107,6 @@ export class BatchedFile {
   onFailure(listener: (err: NodeJS.ErrnoException) => void): void {
     if (this.failure) listener(this.failure);
     else this.failureListeners.push(listener);
-  }
-
-  /** Writes everything held; rejects if a write failed. */
-  async drain(): Promise<void> {
-    this.flush();
-    await this.lastWrite();
-    if (this.failure) throw this.failure;
   }
 
   /**

@@ -17,7 +17,7 @@ import type { BatchedFile } from './batched-file';
  */
 
 /** The response head's size limit (status line and headers; Node's own client allows 16 KB). */
-export const MAX_HEAD_BYTES = 32 * 1024;
+const MAX_HEAD_BYTES = 32 * 1024;
 /** Reads land here while the head arrives and while the file has no room. */
 const PARKING_BYTES = 64 * 1024;
 /** A chunk-size line (with extensions) or a trailer longer than this is refused. */
@@ -208,7 +208,7 @@ export class Http1Exchange {
       return false;
     }
     // Bytes still waiting for room are written before the end counts.
-    if (this.pending > 0 || (!this.eof && this.file!.space() === null)) {
+    if (this.pending > 0 || (!this.eof && !this.file!.hasRoom)) {
       // Both buffers are on their way to disk: go on when one is back.
       this.waitingForRoom = true;
       this.file!.whenSpace().then(

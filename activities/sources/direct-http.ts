@@ -6,8 +6,8 @@ import type { LookupFunction } from 'node:net';
 import net from 'node:net';
 import path from 'node:path';
 import { checkDestination, describeRefusal, type Refusal } from '../../domain/downloads/destinations';
-import { make, type ErrorKind } from '../../domain/downloads/errors';
-import { BatchedFile, DISK_FULL } from '../../lib/batched-file';
+import { isDiskFullError, make, type ErrorKind } from '../../domain/downloads/errors';
+import { BatchedFile } from '../../lib/batched-file';
 import { Http1Exchange } from '../../lib/http1-client';
 import { truncate } from '../../lib/text';
 import type { ActivityDeps } from '../deps';
@@ -202,7 +202,7 @@ async function request(deps: DirectHttpDeps, start: string, options: RequestOpti
       url = new URL(location, url).toString();
       continue;
     }
-    return { ...answer, url };
+    return answer;
   }
 }
 
@@ -230,7 +230,7 @@ function classifyError(err: unknown): SourceFailure {
   }
   const code = (err as NodeJS.ErrnoException)?.code ?? '';
   const message = err instanceof Error ? err.message : String(err);
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new SourceFailure(make('DiskFull', message));
+  if (isDiskFullError(err)) return new SourceFailure(make('DiskFull', message));
   return new SourceFailure(make('Network', `${code ? `${code}: ` : ''}${message}`));
 }
 
@@ -388,7 +388,7 @@ export function createDirectHttpSource(deps: DirectHttpDeps): DownloadSource {
       // next attempt resumes after those bytes, so this one ends only once they are on disk.
       const writeError = await file.close();
       // A disk that filled up is what to report, whatever else stopped the transfer.
-      if (writeError && DISK_FULL.has(writeError.code ?? '')) throw classifyError(writeError);
+      if (isDiskFullError(writeError)) throw classifyError(writeError);
       if (failure !== null) {
         if (job.signal.aborted) throw new SourceFailure(make('Interrupted', 'the download was stopped'));
         throw classifyError(failure);

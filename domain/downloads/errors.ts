@@ -38,6 +38,12 @@ export type ErrorKind = keyof typeof ERROR_KINDS;
 /** The failure type the disk check uses while it waits for space. */
 export const DISK_LOW = 'DiskLow';
 
+/** A system error that says the disk (or the user's quota) is full. */
+export function isDiskFullError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 export interface Classified {
   kind: ErrorKind;
   retryable: boolean;

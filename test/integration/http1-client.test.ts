@@ -103,7 +103,7 @@ test("a chunked body from Node's own server arrives whole", async () => {
   expect(bytes.equals(data)).toBe(true);
 });
 
-test('a body without a length ends with the connection; a small one that came with the head is kept though the server left before it was asked for', async () => {
+test('a body without a length ends with the connection', async () => {
   const data = crypto.randomBytes(200_000);
   const port = await rawServer((socket) =>
     socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n'), data])),
@@ -111,15 +111,6 @@ test('a body without a length ends with the connection; a small one that came wi
   const whole = await fetchToFile(`http://127.0.0.1:${port}/a.mp3`);
   expect(whole.error).toBeNull();
   expect(whole.bytes.equals(data)).toBe(true);
-
-  const small = await rawServer((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello'));
-  const exchange = await Http1Exchange.open(new URL(`http://127.0.0.1:${small}/s.mp4`), options());
-  await new Promise((r) => setTimeout(r, 100)); // the server has closed the connection by now
-  const out = path.join(dir, 'small');
-  const file = await BatchedFile.open(out, { append: false, batchBytes: 1024 });
-  await exchange.saveTo(file, () => undefined);
-  expect(await file.close()).toBeNull();
-  expect(fs.readFileSync(out, 'utf8')).toBe('hello');
 });
 
 test('a connection that ends before Content-Length is reached fails as a reset, keeping what arrived', async () => {
@@ -237,8 +228,11 @@ test('a body is read once: a second saveTo, or one after destroy, is refused', a
   expect(fs.statSync(path.join(dir, 'again')).size).toBe(0);
 });
 
-test('a body without a length that came whole with the head, from a server that has left: its end is seen once reading resumes', async () => {
-  const port = await rawServer((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n\r\nall of it'));
+test.each([
+  ['with a length', 'Content-Length: 9'],
+  ['without a length (its end is seen once reading resumes)', 'Content-Type: video/mp4'],
+])('a body %s that came whole with the head is kept, though the server left before it was asked for', async (_name, header) => {
+  const port = await rawServer((socket) => socket.end(`HTTP/1.1 200 OK\r\n${header}\r\n\r\nall of it`));
   const exchange = await Http1Exchange.open(new URL(`http://127.0.0.1:${port}/whole.mp4`), options());
   await new Promise((r) => setTimeout(r, 100)); // the server has closed the connection by now
   const out = path.join(dir, 'whole');

@@ -1,4 +1,4 @@
-import { ERROR_KINDS, classifyYtDlpFailure, isErrorKind, make, type ErrorKind } from '../../domain/downloads/errors';
+import { ERROR_KINDS, classifyYtDlpFailure, isDiskFullError, isErrorKind, make, type ErrorKind } from '../../domain/downloads/errors';
 import { expectLinearTime, megabyteOf } from '../support/linear-time';
 
 const REPORT =
@@ -381,4 +381,12 @@ describe('classifyYtDlpFailure is linear on adversarial output', () => {
   ])('%s', (_what, stderr) => {
     expectLinearTime('classifyYtDlpFailure', () => classifyYtDlpFailure(stderr, EXIT_1, stderr));
   });
+});
+
+test('a full disk or quota is a disk-full error; other system errors and non-errors are not', () => {
+  expect(isDiskFullError(Object.assign(new Error('no space'), { code: 'ENOSPC' }))).toBe(true);
+  expect(isDiskFullError(Object.assign(new Error('quota'), { code: 'EDQUOT' }))).toBe(true);
+  expect(isDiskFullError(Object.assign(new Error('denied'), { code: 'EACCES' }))).toBe(false);
+  expect(isDiskFullError(new Error('plain'))).toBe(false);
+  expect(isDiskFullError(null)).toBe(false);
 });

@@ -1,18 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { createRedis } from '../lib/redis';
-import { createTestDatabase, type TestDatabase } from '../test/support/database';
-import { FakeBotApi } from '../test/support/fake-bot-api';
-import { MediaServer } from '../test/support/media-server';
-import { ADMIN_ID, BOT_TOKEN, deleteKeys } from '../test/support/stack';
-import { startTemporal, type TestTemporal } from '../test/support/temporal-server';
-
-const ROOT = path.resolve(__dirname, '..');
-const TSX_LOADER = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+import { parseConfig } from '../lib/config';
+import type { TestDatabase } from '../test/support/database';
+import type { FakeBotApi } from '../test/support/fake-bot-api';
+import type { MediaServer } from '../test/support/media-server';
+import { startProcessStack } from '../test/support/process-stack';
+import { ADMIN_ID, BOT_TOKEN } from '../test/support/stack';
 
 export interface BenchStack {
   telegram: FakeBotApi;
@@ -27,64 +20,44 @@ export interface BenchStack {
 
 /**
  * The product as it runs in production: the worker and the bot as processes of
- * their own (`workers/main.ts`, `bot/main.ts`), against a Temporal dev server, a
- * fresh PostgreSQL database, Redis under a key prefix of its own, a fake Bot API
- * and a media server on loopback. Everything it starts, `stop()` stops.
+ * their own (`workers/main.ts`, `bot/main.ts`) on the tests' process stack (a
+ * Temporal dev server, a fresh PostgreSQL database, Redis under a key prefix of
+ * its own, a fake Bot API and a media server on loopback). Everything it starts,
+ * `stop()` stops.
  */
 export async function startBenchStack(settings: Record<string, string>): Promise<BenchStack> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-bench-'));
-  const downloadDir = path.join(dir, 'downloads');
-  const telegram = new FakeBotApi(BOT_TOKEN);
-  const media = new MediaServer();
-  const redisPrefix = `bench:${randomBytes(3).toString('hex')}:`;
-  const children: ChildProcess[] = [];
-  let temporal: TestTemporal | undefined;
-  let database: TestDatabase | undefined;
+  const stack = await startProcessStack({ name: 'bench', adminIds: String(ADMIN_ID), media: true });
   let client: Client | undefined;
-
+  let stopping = false;
   const stop = async () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    stopping = true;
     await client?.connection.close();
-    const redis = createRedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0', redisPrefix);
-    await deleteKeys(redis).finally(() => redis.disconnect());
-    await Promise.allSettled([temporal?.stop(), database?.drop(), telegram.stop(), media.stop()]);
-    fs.rmSync(dir, { recursive: true, force: true });
+    await stack.stop();
   };
   try {
-    await Promise.all([
-      startTemporal().then((t) => (temporal = t)),
-      createTestDatabase().then((d) => (database = d)),
-      telegram.start(),
-      media.start(),
-    ]);
-    const env = {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-      TELEGRAM_API_ROOT: telegram.apiRoot,
-      ADMIN_IDS: String(ADMIN_ID),
-      DATABASE_URL: database!.url,
-      REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
-      REDIS_KEY_PREFIX: redisPrefix,
-      TEMPORAL_ADDRESS: temporal!.address,
-      DOWNLOAD_DIR: downloadDir,
-      MIN_DISK_SPACE_GB: '0',
+    // Production's defaults: tests pin one workflow thread (they start many workers), the bench measures what runs.
+    const defaults = parseConfig({ TELEGRAM_BOT_TOKEN: BOT_TOKEN, ADMIN_IDS: String(ADMIN_ID) });
+    const env = stack.env({
+      WORKFLOW_THREADS: String(defaults.WORKFLOW_THREADS),
       ALLOW_PRIVATE_URLS: 'true', // the media servers are on loopback
       LOG_LEVEL: 'warn',
       ...settings,
-    };
-    for (const entry of ['workers/main.ts', 'bot/main.ts']) {
-      // cwd: no developer .env is read.
-      const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, entry)], {
-        cwd: dir,
-        env,
-        stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const [worker, bot] = [stack.start('worker', env), stack.start('bot', env)];
+    for (const p of [worker, bot])
+      void p.exited.then((code) => {
+        if (!stopping) console.error(`bench: the ${p.name} exited (${code}):\n${p.output().slice(-4000)}`);
       });
-      children.push(child);
-    }
-    client = new Client({ connection: await Connection.connect({ address: temporal!.address }) });
-    return { telegram, media, database: database!, client, downloadDir, pids: { worker: children[0]!.pid!, bot: children[1]!.pid! }, stop };
+    client = new Client({ connection: await Connection.connect({ address: stack.temporal.address }) });
+    return {
+      telegram: stack.telegram,
+      media: stack.media,
+      database: stack.database,
+      client,
+      downloadDir: path.join(stack.dir, 'downloads'),
+      pids: { worker: worker.child.pid!, bot: bot.child.pid! },
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -46,3 +46,19 @@ export function createDiskActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 
     },
   };
 }
+
+/**
+ * The download step of `downloads-lean-v2`: the quick disk check and the
+ * download as one activity, one workflow round trip instead of two. Low disk
+ * fails it before anything is fetched (DiskLow, which that workflow does not
+ * retry: it goes to wait for space, then runs the step again).
+ */
+export function checkingSpaceFirst<T>(
+  checkDiskSpace: (input: DownloadInput) => Promise<void>,
+  download: (input: DownloadInput) => Promise<T>,
+): (input: DownloadInput) => Promise<T> {
+  return async function checkSpaceAndDownload(input: DownloadInput): Promise<T> {
+    await checkDiskSpace(input);
+    return download(input);
+  };
+}

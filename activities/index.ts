@@ -1,18 +1,21 @@
 import type { ActivityDeps } from './deps';
 import { createControlActivities } from './control';
-import { createDiskActivities } from './disk';
+import { checkingSpaceFirst, createDiskActivities } from './disk';
 import { createDownloadActivities } from './download';
 import { createNotifyActivities } from './notify';
 import { createPlaylistActivities, createPlaylistListingActivities } from './playlist';
 import { createMonitoringActivities } from './monitoring';
+import { createLifecycleActivities } from './lifecycle';
 import { createRecordActivities } from './records';
 
 export type { ActivityDeps } from './deps';
 
 /** Quick activities: they run on the main task queue beside the workflows. */
 export function createLightActivities(deps: ActivityDeps) {
+  const records = createRecordActivities(deps);
   return {
-    ...createRecordActivities(deps),
+    ...records,
+    ...createLifecycleActivities(records, deps),
     ...createNotifyActivities(deps),
     ...createControlActivities(deps),
     ...createPlaylistActivities(deps),
@@ -22,7 +25,14 @@ export function createLightActivities(deps: ActivityDeps) {
 
 /** Activities that touch the download disk; their task queue bounds concurrency. */
 export function createDownloadQueueActivities(deps: ActivityDeps) {
-  return { ...createDiskActivities(deps), ...createDownloadActivities(deps), ...createPlaylistListingActivities(deps) };
+  const disk = createDiskActivities(deps);
+  const downloads = createDownloadActivities(deps);
+  return {
+    ...disk,
+    ...downloads,
+    checkSpaceAndDownload: checkingSpaceFirst(disk.checkDiskSpace, downloads.download),
+    ...createPlaylistListingActivities(deps),
+  };
 }
 
 export type LightActivities = ReturnType<typeof createLightActivities>;

@@ -181,6 +181,21 @@ async function main(): Promise<void> {
     console.log('resume all:', JSON.stringify(await stack.downloads.resumeAll(admin)));
     await save(stack, 'paused-and-resumed-globally', downloadWorkflowId(keyOf(pausedAll)));
 
+    // A link sent while everything is paused: its registration is answered "paused", so it waits before downloading.
+    console.log('pause all:', JSON.stringify(await stack.downloads.pauseAll(admin)));
+    const sentPaused = stack.media.route('/record/sent-while-paused.mp4');
+    sendLink(stack, sentPaused);
+    await eventuallyAsync(
+      async () => {
+        const view = await stack.downloads.describe(keyOf(sentPaused));
+        return view.ok && view.state === 'paused';
+      },
+      30_000,
+      'the link sent while paused to wait paused',
+    );
+    console.log('resume all:', JSON.stringify(await stack.downloads.resumeAll(admin)));
+    await save(stack, 'sent-while-paused', downloadWorkflowId(keyOf(sentPaused)));
+
     const cancelled = stack.media.route('/record/cancelled.mp4', { bytesPerSecond: 6_000 });
     sendLink(stack, cancelled);
     sendLink(stack, cancelled, OTHER_ADMIN_ID);

@@ -14,6 +14,7 @@ import {
   controlQuery,
   globalPauseSignal,
   pauseAllUpdate,
+  registerDownloadUpdate,
   registerSignal,
   resumeAllUpdate,
   unregisterSignal,
@@ -37,7 +38,9 @@ const { runningDownloads } = proxyActivities<LightActivities>({
 /**
  * The one durable place that knows whether everything is paused, and which
  * downloads are running. Every download registers when it starts and is
- * answered with the global pause state; a global pause or resume is sent to
+ * answered with the global pause state (downloads started before
+ * `downloads-lean-v2` by a signal back, later ones in the result of their
+ * registration update); a global pause or resume is sent to
  * every registered download. Because registrations and pauses are handled one
  * at a time here, a link sent in the same second as /pause is either paused on
  * registration or reached by the fan-out: never left running.
@@ -60,6 +63,12 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
   };
   setHandler(controlQuery, view);
   setHandler(registerSignal, ({ workflowId }) => register(workflowId));
+  // The answer is the update's result, so nothing goes to the outbox: it holds
+  // only changes that come after this registration.
+  setHandler(registerDownloadUpdate, ({ workflowId }) => {
+    active.set(workflowId, ++registrations);
+    return { paused, by: pausedBy };
+  });
   setHandler(unregisterSignal, ({ workflowId }) => {
     active.delete(workflowId);
     outbox.delete(workflowId);

@@ -95,12 +95,22 @@ export const UI_PATCH = 'downloads-ui-v1';
  * earlier retry it as before (it costs them an attempt).
  */
 export const SHUTDOWN_PATCH = 'downloads-shutdown-v1';
+/**
+ * Fewer workflow tasks per download: dedup and the registration with the
+ * control workflow are one activity answered in its result (not by a signal
+ * back), the quick disk check runs inside the download step, and recording the
+ * result, unregistering and telling playlists are one activity. A small
+ * download then takes four workflow tasks instead of eight or nine, which is
+ * what bounds how fast a playlist's entries go through. Downloads started
+ * earlier keep their steps.
+ */
+export const LEAN2_PATCH = 'downloads-lean-v2';
 /** The failure type the download activity throws when its worker stops under it. */
 export const WORKER_SHUTDOWN = 'WorkerShutdown';
 /** Hand-backs one download takes before a shutdown counts as a failure (a worker crashing in a loop). */
 const MAX_HAND_BACKS = 50;
 
-function activitiesFor(policy: DownloadPolicy, handBack: boolean) {
+function activitiesFor(policy: DownloadPolicy, handBack: boolean, lean2: boolean) {
   // One quick look first, so the workflow knows (and operators see) when it waits.
   // Low disk is its answer, not a failure to retry; a lost worker is retried.
   const diskNow = proxyActivities<DownloadQueueActivities>({
@@ -136,8 +146,9 @@ function activitiesFor(policy: DownloadPolicy, handBack: boolean) {
       maximumInterval: Math.max(policy.retryMaxSeconds, policy.retryBaseSeconds) * 1000,
       maximumAttempts: policy.maxRetries + 1,
       // A full disk goes back to the disk check instead of spending attempts; a worker
-      // that stops hands the download back to this workflow (SHUTDOWN_PATCH).
-      nonRetryableErrorTypes: handBack ? ['DiskFull', WORKER_SHUTDOWN] : ['DiskFull'],
+      // that stops hands the download back to this workflow (SHUTDOWN_PATCH); low disk
+      // before the download (LEAN2_PATCH: the check runs in this step) goes to wait for space.
+      nonRetryableErrorTypes: ['DiskFull', ...(handBack ? [WORKER_SHUTDOWN] : []), ...(lean2 ? [DISK_LOW] : [])],
     },
   });
   return { records, notifier, diskNow, disk, downloader };
@@ -187,7 +198,7 @@ class DownloadControl {
   globalPaused: boolean;
   globalPausedBy: Actor | null = null;
   cancelledBy: Actor | null = null;
-  /** The control workflow has told us whether everything is paused. */
+  /** The control workflow has told us whether everything is paused (by a signal). */
   controlAnswered = false;
   /** How it ended, once decided (then it only records and tells people). */
   outcome: DownloadOutcome | null = null;
@@ -335,7 +346,8 @@ const MAX_REQUESTED_BY = 100;
  */
 export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOutcome> {
   const handBack = patched(SHUTDOWN_PATCH);
-  const { records, notifier, diskNow, disk, downloader } = activitiesFor(input.policy, handBack);
+  const lean2 = patched(LEAN2_PATCH);
+  const { records, notifier, diskNow, disk, downloader } = activitiesFor(input.policy, handBack, lean2);
   const d = new DownloadControl(input.carried);
   const startedAt = input.carried?.startedAt ?? workflowInfo().startTime.getTime();
 
@@ -413,8 +425,18 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
   let cancelled: unknown = null;
   try {
     let onDisk: Awaited<ReturnType<typeof records.dedup>> = null;
-    if (lean && !input.carried) [, onDisk] = await Promise.all([registerWithControl(), records.dedup(input, [...d.subscribers])]);
-    else {
+    if (lean2 && !input.carried) {
+      const begun = await records.beginDownload(input, [...d.subscribers], controlWorkflowId(workflowInfo().taskQueue));
+      onDisk = begun.onDisk;
+      // A global pause or resume that reached us first is newer than the registration's answer:
+      // the control workflow sends them only to downloads already registered.
+      if (begun.globalPause && !d.controlAnswered) {
+        d.globalPaused = begun.globalPause.paused;
+        d.globalPausedBy = begun.globalPause.by;
+      }
+    } else if (lean && !input.carried) {
+      [, onDisk] = await Promise.all([registerWithControl(), records.dedup(input, [...d.subscribers])]);
+    } else {
       if (controlled && !input.carried) await registerWithControl();
       onDisk = input.carried ? null : await records.dedup(input, [...d.subscribers]);
     }
@@ -443,7 +465,9 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     }
     // Before telling people: the notify loop must be the last thing that waits, so
     // that whoever joins while it runs is told too.
-    if (lean) {
+    if (lean2) {
+      await recordAndNotify(outcome, true);
+    } else if (lean) {
       await Promise.all([unregisterFromControl(), recordAndNotify(outcome)]);
       // Whoever joined after the last notification pass, while unregistering was still on its way.
       while (d.unnotified.length > 0 || d.untoldPlaylists.length > 0) await recordAndNotify(outcome);
@@ -488,10 +512,19 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
       .catch((err: unknown) => log.warn('could not unregister from the control workflow', { error: String(err) }));
   }
 
-  async function recordAndNotify(result: DownloadOutcome): Promise<void> {
+  /** `finish`: the first pass also unregisters and tells the playlists, in the same activity (LEAN2_PATCH). */
+  async function recordAndNotify(result: DownloadOutcome, finish = false): Promise<void> {
     // Count before awaiting: whoever joins during the write is recorded on the next pass.
     let recorded = d.subscribers.length;
-    await records.recordResult(input, result, d.subscribers.slice(0, recorded));
+    if (finish) {
+      await records.finishDownload(input, result, d.subscribers.slice(0, recorded), {
+        controlWorkflowId: controlWorkflowId(workflowInfo().taskQueue),
+        playlists: d.untoldPlaylists.splice(0),
+        entryStatus: entryStatusOf(result),
+      });
+    } else {
+      await records.recordResult(input, result, d.subscribers.slice(0, recorded));
+    }
     // Subscribers (and playlists) can arrive while we notify; keep going until none is left.
     while (d.unnotified.length > 0 || d.untoldPlaylists.length > 0) {
       const batch = d.unnotified.splice(0);
@@ -574,26 +607,44 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     await disk.checkDiskSpace(input);
   }
 
+  /** Waits until the disk has room again (LEAN2_PATCH: the download step found it low). */
+  async function waitForSpace(): Promise<void> {
+    d.setState('waiting_for_disk');
+    await disk.checkDiskSpace(input);
+  }
+
   async function downloadUntilDone(): Promise<DownloadOutcome> {
     let handedBack = 0;
+    // LEAN2_PATCH: the download step checks the disk itself; this says it found too little space.
+    let diskLow = false;
     for (let round = 1; ;) {
       await waitWhilePaused();
       if (d.cancelledBy) return { status: 'cancelled', by: d.cancelledBy };
-      try {
-        if ((await interruptible(waitForDiskSpace)) === INTERRUPTED) continue;
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        return { status: 'failed', ...describeFailure(err, 'disk', input.policy) };
+      // Whether the disk was checked just now, in a step of its own (always, before LEAN2_PATCH).
+      const checked = !lean2 || diskLow;
+      if (checked) {
+        try {
+          if ((await interruptible(lean2 ? waitForSpace : waitForDiskSpace)) === INTERRUPTED) continue;
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          return { status: 'failed', ...describeFailure(err, 'disk', input.policy) };
+        }
+        diskLow = false;
       }
       d.setState('downloading');
       d.downloadBegan = true;
       try {
-        const file = await interruptible(() => downloader.download(input));
+        const file = await interruptible(() => (checked ? downloader.download(input) : downloader.checkSpaceAndDownload(input)));
         if (file === INTERRUPTED) continue;
         return { status: 'completed', fromCache: false, ...file };
       } catch (err) {
         if (isCancellation(err)) throw err;
         const cause = err instanceof ActivityFailure ? err.cause : undefined;
+        if (lean2 && cause instanceof ApplicationFailure && cause.type === DISK_LOW) {
+          // The download step's own disk check found too little space: wait for it, then run the step again.
+          diskLow = true;
+          continue;
+        }
         if (handBack && cause instanceof ApplicationFailure && cause.type === WORKER_SHUTDOWN && handedBack < MAX_HAND_BACKS) {
           log.info('the worker running the download stopped; it goes on elsewhere', { handedBack });
           handedBack += 1;

@@ -202,6 +202,8 @@ export interface ListPage {
   nextPageToken: string | null;
 }
 
+/** The activities that download, whose heartbeat carries the progress (checkSpaceAndDownload since downloads-lean-v2). */
+const DOWNLOAD_STEPS = new Set(['download', 'checkSpaceAndDownload']);
 /** How long a new request waits for a download that has just ended to close, so it can start afresh. */
 const ENDING_WAIT_MS = 3_000;
 const ENDING_POLL_MS = 200;
@@ -674,7 +676,7 @@ export class DownloadsClient {
       const summary = summaryOf(description);
       const running = description.status.name === 'RUNNING';
       const live: DownloadProgressView | null = running && o.live !== false ? await handle.query(progressQuery).catch(() => null) : null;
-      const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'download');
+      const pending = description.raw.pendingActivities?.find((a) => DOWNLOAD_STEPS.has(a.activityType?.name ?? ''));
       const beat = pending?.heartbeatDetails?.payloads?.[0];
       const details = beat ? (defaultPayloadConverter.fromPayload(beat) as Record<string, number | null>) : null;
       return {

@@ -2,6 +2,8 @@ import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { DownloadsClient, downloadsSettings } from '../../domain/downloads/client';
 import {
+  controlQuery,
+  controlWorkflowId,
   downloadWorkflowId,
   subscribeSignal,
   type DownloadedFile,
@@ -43,6 +45,8 @@ const attempts = new Map<string, number>();
 /** Downloads whose stand-in activity has been told to stop. */
 const stopping = new Set<string>();
 const FILE: DownloadedFile = { title: 'Clip', filePath: 'clip.mp4', sizeBytes: 1234 };
+/** Dedup of a download whose key starts with b10c waits until the test lets it go (by content key). */
+const dedupGates = new Map<string, () => void>();
 const by = { id: 'test:client', name: 'the client test' };
 
 beforeAll(async () => {
@@ -55,6 +59,7 @@ beforeAll(async () => {
       async dedup(input: { contentKey: string }) {
         // Found on disk, after a moment.
         if (input.contentKey.startsWith('dedd')) return new Promise((r) => setTimeout(() => r(FILE), 1_000));
+        if (input.contentKey.startsWith('b10c')) await new Promise<void>((r) => dedupGates.set(input.contentKey, r));
         return null;
       },
       async recordResult() {},
@@ -114,6 +119,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const contentKey of waiting.keys()) release(contentKey);
+  for (const letGo of dedupGates.values()) letGo();
   await workers?.stop();
   await client?.connection.close();
   await temporal?.stop();
@@ -429,6 +435,33 @@ describe('races the state machine must win', () => {
     expect((await client.workflow.getHandle(downloadWorkflowId(k)).describe()).runId).not.toBe(first);
     await until('afe50001', 'downloading');
     await downloads.cancel('afe50001', by);
+  });
+
+  test("a global resume that reaches a download before its first step ends wins over that step's older answer (paused)", async () => {
+    const k = key('b10c0001');
+    const control = client.workflow.getHandle(controlWorkflowId(workers.taskQueue));
+    expect(await downloads.pauseAll(by)).toMatchObject({ ok: true });
+    await start(k);
+    // Its first step has registered (answered: everything is paused) and is held in dedup.
+    await eventuallyAsync(async () => (await control.query(controlQuery)).active.includes(downloadWorkflowId(k)), 15_000, 'registered');
+    await eventuallyAsync(async () => dedupGates.has(k), 15_000, 'dedup to be running');
+    // The resume reaches the registered download as a signal, before its first step reports.
+    expect(await downloads.resumeAll(by)).toMatchObject({ ok: true });
+    const handle = client.workflow.getHandle(downloadWorkflowId(k));
+    await eventuallyAsync(
+      async () =>
+        ((await handle.fetchHistory()).events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'globalPause'),
+      15_000,
+      'the resume to reach the download',
+    );
+    dedupGates.get(k)!();
+    // The answer "paused" is older than the resume: the download runs.
+    await until('b10c0001', 'downloading');
+    expect((await viewOf('b10c0001')).paused).toBe(false);
+    release(k);
+    expect(await handle.result()).toMatchObject({ status: 'completed' });
+    // Its last step unregistered it.
+    await eventuallyAsync(async () => !(await control.query(controlQuery)).active.includes(downloadWorkflowId(k)), 15_000, 'unregistered');
   });
 
   test('links and global pauses sent at the same moment: every link ends up paused', async () => {

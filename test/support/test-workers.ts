@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { checkingSpaceFirst } from '../../activities/disk';
+import { createLifecycleActivities, type RecordSteps } from '../../activities/lifecycle';
+import type { DownloadInput } from '../../domain/downloads/definitions';
+import { createLogger } from '../../lib/logger';
 import { createWorkers } from '../../workers/create-workers';
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -41,6 +46,8 @@ export async function startTestWorkers(options: {
   const id = randomBytes(4).toString('hex');
   const taskQueue = `test-${id}`;
   const downloadTaskQueue = `test-${id}-downloads`;
+  const connection = await Connection.connect({ address: options.address });
+  const client = new Client({ connection, namespace: options.namespace });
   const workers = await createWorkers(
     {
       TEMPORAL_ADDRESS: options.address,
@@ -52,7 +59,7 @@ export async function startTestWorkers(options: {
       WORKFLOW_THREADS: 1,
     },
     // The control workflow's look-up: nothing else runs on these test queues.
-    { light: { runningDownloads: async () => [], ...options.light }, downloads: options.downloads },
+    { light: withComposedSteps(options.light, client), downloads: withComposedDownloadStep(options.downloads) },
     { workflowBundle: await workflowBundle(), secrets: options.secrets },
   );
   const running = workers.run();
@@ -62,6 +69,31 @@ export async function startTestWorkers(options: {
     async stop() {
       workers.shutdown();
       await running;
+      await connection.close();
     },
   };
+}
+
+/**
+ * The control workflow's look-up (nothing else runs on these test queues), and
+ * a download's first and last steps composed from a test's `dedup` and
+ * `recordResult` by the production code, as the worker composes the real ones.
+ */
+function withComposedSteps(light: object, client: Client): object {
+  const steps = light as Partial<RecordSteps>;
+  const composed =
+    !('beginDownload' in light) && steps.dedup && steps.recordResult
+      ? createLifecycleActivities(steps as RecordSteps, { temporal: client, logger: createLogger({ level: 'silent' }) })
+      : {};
+  return { runningDownloads: async () => [], ...composed, ...light };
+}
+
+/** The download step (disk check, then download) composed from a test's `checkDiskSpace` and `download`. */
+function withComposedDownloadStep(downloads: object): object {
+  const parts = downloads as {
+    checkDiskSpace?: (input: DownloadInput) => Promise<void>;
+    download?: (input: DownloadInput) => Promise<unknown>;
+  };
+  if ('checkSpaceAndDownload' in downloads || !parts.checkDiskSpace || !parts.download) return downloads;
+  return { ...downloads, checkSpaceAndDownload: checkingSpaceFirst(parts.checkDiskSpace, parts.download) };
 }

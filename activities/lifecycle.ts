@@ -1,0 +1,120 @@
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import {
+  entryEndedSignal,
+  registerDownloadUpdate,
+  unregisterSignal,
+  type DownloadedFile,
+  type DownloadInput,
+  type DownloadOutcome,
+  type EntryStatus,
+  type GlobalPauseState,
+  type Subscriber,
+} from '../domain/downloads/definitions';
+import type { Logger } from '../lib/logger';
+import { inActivityScope } from './activity-scope';
+
+/** How long a download's first step waits for the control workflow's answer before going on without it. */
+const REGISTER_TIMEOUT_MS = 20_000;
+
+/** The record steps the first and last steps of a download are made of. */
+export interface RecordSteps {
+  dedup(input: DownloadInput, subscribers: Subscriber[]): Promise<DownloadedFile | null>;
+  recordResult(input: DownloadInput, outcome: DownloadOutcome, subscribers: Subscriber[]): Promise<void>;
+}
+
+export interface BegunDownload {
+  /** The file of an earlier download, still on disk: nothing to download. */
+  onDisk: DownloadedFile | null;
+  /** The control workflow's answer to the registration; null when it could not be asked. */
+  globalPause: GlobalPauseState | null;
+}
+
+export interface FinishingDownload {
+  controlWorkflowId: string;
+  /** Playlists (workflow IDs) this download is an entry of, each told how the entry ended. */
+  playlists: string[];
+  entryStatus: EntryStatus;
+}
+
+/**
+ * A download's first and last steps as one activity each (downloads-lean-v2):
+ * what used to be a workflow round trip per step (dedup; a signal to the
+ * control workflow and a signal back; recording; unregistering; a signal to
+ * each playlist) runs here, so a small download costs the Temporal server and
+ * the worker four workflow tasks instead of eight or nine.
+ */
+export function createLifecycleActivities(parts: RecordSteps, deps: { temporal?: Client; logger: Logger }) {
+  const workflowIdNow = () => Context.current().info.workflowExecution?.workflowId ?? '';
+
+  /** Registers with the control workflow and returns its answer; a control workflow that cannot be reached leaves the download unpaused, as before. */
+  async function register(log: Logger, controlWorkflowId: string, workflowId: string): Promise<GlobalPauseState | null> {
+    if (!deps.temporal) return null;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), REGISTER_TIMEOUT_MS);
+    });
+    try {
+      const answer = await Promise.race([
+        deps.temporal.workflow.getHandle(controlWorkflowId).executeUpdate(registerDownloadUpdate, { args: [{ workflowId }] }),
+        timeout,
+      ]);
+      if (!answer) log.warn('the control workflow did not answer the registration; going on');
+      return answer;
+    } catch (err) {
+      // Without the control workflow a global pause cannot reach this download; it still runs.
+      log.warn({ err }, 'could not register with the control workflow');
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A signal whose failure is only worth a log line (the workflow that would hear it has ended). */
+  async function tell(log: Logger, what: string, send: () => Promise<void>): Promise<void> {
+    await send().catch((err: unknown) => log.warn({ err }, `could not ${what}`));
+  }
+
+  return {
+    /** Dedup and registration with the control workflow, side by side. */
+    async beginDownload(input: DownloadInput, subscribers: Subscriber[], controlWorkflowId: string): Promise<BegunDownload> {
+      const workflowId = workflowIdNow();
+      const [onDisk, globalPause] = await Promise.all([
+        parts.dedup(input, subscribers),
+        inActivityScope(deps.logger, input.correlationId, (log) => register(log, controlWorkflowId, workflowId)),
+      ]);
+      return { onDisk, globalPause };
+    },
+
+    /**
+     * Records how the download ended and who asked, then unregisters it and
+     * tells its playlists. People are told afterwards, by the workflow: whoever
+     * joins meanwhile is told too.
+     */
+    async finishDownload(
+      input: DownloadInput,
+      outcome: DownloadOutcome,
+      subscribers: Subscriber[],
+      finishing: FinishingDownload,
+    ): Promise<void> {
+      await parts.recordResult(input, outcome, subscribers);
+      const workflowId = workflowIdNow();
+      await inActivityScope(deps.logger, input.correlationId, async (log) => {
+        const temporal = deps.temporal;
+        if (!temporal) return;
+        await Promise.all([
+          tell(log, 'unregister from the control workflow', () =>
+            temporal.workflow.getHandle(finishing.controlWorkflowId).signal(unregisterSignal, { workflowId }),
+          ),
+          ...finishing.playlists.map((playlist) =>
+            tell(log, `tell playlist ${playlist}`, () =>
+              temporal.workflow
+                .getHandle(playlist)
+                .signal(entryEndedSignal, { contentKey: input.contentKey, status: finishing.entryStatus }),
+            ),
+          ),
+        ]);
+      });
+    },
+  };
+}

@@ -44,7 +44,8 @@ export interface FinishingDownload {
  * each playlist) runs here, so a small download costs the Temporal server and
  * the worker four workflow tasks instead of eight or nine.
  */
-export function createLifecycleActivities(parts: RecordSteps, deps: { temporal?: Client; logger: Logger }) {
+export function createLifecycleActivities(parts: RecordSteps, deps: { temporal?: Client; logger: Logger; registerTimeoutMs?: number }) {
+  const registerTimeoutMs = deps.registerTimeoutMs ?? REGISTER_TIMEOUT_MS;
   const workflowIdNow = () => Context.current().info.workflowExecution?.workflowId ?? '';
 
   /** Registers with the control workflow and returns its answer; a control workflow that cannot be reached leaves the download unpaused, as before. */
@@ -52,7 +53,7 @@ export function createLifecycleActivities(parts: RecordSteps, deps: { temporal?:
     if (!deps.temporal) return null;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), REGISTER_TIMEOUT_MS);
+      timer = setTimeout(() => resolve(null), registerTimeoutMs);
     });
     try {
       const answer = await Promise.race([

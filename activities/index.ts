@@ -10,12 +10,25 @@ import { createRecordActivities } from './records';
 
 export type { ActivityDeps } from './deps';
 
+/** Whether everything is paused, from an answer of the control workflow up to a second old (shared by the worker's activities). */
+function recentGlobalPause(deps: ActivityDeps) {
+  const downloads = deps.downloads;
+  if (!downloads) return undefined;
+  return () =>
+    downloads
+      .globalState({ maxAgeMs: 1_000, deadlineMs: 1_000, serveStale: false })
+      .then((view) => ({ paused: view.paused, by: view.pausedBy }));
+}
+
 /** Quick activities: they run on the main task queue beside the workflows. */
 export function createLightActivities(deps: ActivityDeps) {
   const records = createRecordActivities(deps);
   return {
     ...records,
-    ...createLifecycleActivities(records, deps),
+    ...createLifecycleActivities(records, {
+      ...deps,
+      recentGlobalPause: recentGlobalPause(deps),
+    }),
     ...createNotifyActivities(deps),
     ...createControlActivities(deps),
     ...createPlaylistActivities(deps),

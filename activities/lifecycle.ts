@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import {
   entryEndedSignal,
-  registerDownloadUpdate,
+  registerSignal,
   unregisterSignal,
   type DownloadedFile,
   type DownloadInput,
@@ -14,9 +14,6 @@ import {
 import type { Logger } from '../lib/logger';
 import { inActivityScope } from './activity-scope';
 
-/** How long a download's first step waits for the control workflow's answer before going on without it. */
-const REGISTER_TIMEOUT_MS = 20_000;
-
 /** The record steps the first and last steps of a download are made of. */
 export interface RecordSteps {
   dedup(input: DownloadInput, subscribers: Subscriber[]): Promise<DownloadedFile | null>;
@@ -26,7 +23,11 @@ export interface RecordSteps {
 export interface BegunDownload {
   /** The file of an earlier download, still on disk: nothing to download. */
   onDisk: DownloadedFile | null;
-  /** The control workflow's answer to the registration; null when it could not be asked. */
+  /**
+   * Whether everything is paused, from a recent look at the control workflow
+   * (null: unknown, taken as not paused). The registration told the control
+   * workflow this assumption; it signals the download if it is wrong.
+   */
   globalPause: GlobalPauseState | null;
 }
 
@@ -43,32 +44,41 @@ export interface FinishingDownload {
  * control workflow and a signal back; recording; unregistering; a signal to
  * each playlist) runs here, so a small download costs the Temporal server and
  * the worker four workflow tasks instead of eight or nine.
+ *
+ * The registration is a signal that says what the download assumes (from
+ * `recentGlobalPause`, a look at the control workflow shared by the worker's
+ * activities and up to a second old); the control workflow answers only when
+ * the assumption is wrong. An update answered in its result would be exact
+ * without the look, but a burst of downloads then queues one update after
+ * another on the control workflow (200 links took half again as long in the
+ * bench), where signals are taken many per workflow task.
  */
-export function createLifecycleActivities(parts: RecordSteps, deps: { temporal?: Client; logger: Logger; registerTimeoutMs?: number }) {
-  const registerTimeoutMs = deps.registerTimeoutMs ?? REGISTER_TIMEOUT_MS;
+export function createLifecycleActivities(
+  parts: RecordSteps,
+  deps: { temporal?: Client; logger: Logger; recentGlobalPause?: () => Promise<GlobalPauseState | null> },
+) {
   const workflowIdNow = () => Context.current().info.workflowExecution?.workflowId ?? '';
 
-  /** Registers with the control workflow and returns its answer; a control workflow that cannot be reached leaves the download unpaused, as before. */
-  async function register(log: Logger, controlWorkflowId: string, workflowId: string): Promise<GlobalPauseState | null> {
-    if (!deps.temporal) return null;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), registerTimeoutMs);
+  /** A look at the global pause that may fail or be missing: unknown, then. */
+  async function lookAtGlobalPause(log: Logger): Promise<GlobalPauseState | null> {
+    if (!deps.recentGlobalPause) return null;
+    return deps.recentGlobalPause().catch((err: unknown) => {
+      log.warn({ err }, 'could not ask whether everything is paused; assuming not (the control workflow corrects it)');
+      return null;
     });
+  }
+
+  /** Registers with the control workflow, saying what the download assumes; a control workflow that cannot be reached leaves the download unpaused, as before. */
+  async function register(log: Logger, controlWorkflowId: string, workflowId: string): Promise<GlobalPauseState | null> {
+    const assumed = await lookAtGlobalPause(log);
+    if (!deps.temporal) return assumed;
     try {
-      const answer = await Promise.race([
-        deps.temporal.workflow.getHandle(controlWorkflowId).executeUpdate(registerDownloadUpdate, { args: [{ workflowId }] }),
-        timeout,
-      ]);
-      if (!answer) log.warn('the control workflow did not answer the registration; going on');
-      return answer;
+      await deps.temporal.workflow.getHandle(controlWorkflowId).signal(registerSignal, { workflowId, assumed: assumed?.paused ?? false });
     } catch (err) {
       // Without the control workflow a global pause cannot reach this download; it still runs.
       log.warn({ err }, 'could not register with the control workflow');
-      return null;
-    } finally {
-      clearTimeout(timer);
     }
+    return assumed;
   }
 
   /** A signal whose failure is only worth a log line (the workflow that would hear it has ended). */

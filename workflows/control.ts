@@ -14,7 +14,6 @@ import {
   controlQuery,
   globalPauseSignal,
   pauseAllUpdate,
-  registerDownloadUpdate,
   registerSignal,
   resumeAllUpdate,
   unregisterSignal,
@@ -38,9 +37,8 @@ const { runningDownloads } = proxyActivities<LightActivities>({
 /**
  * The one durable place that knows whether everything is paused, and which
  * downloads are running. Every download registers when it starts and is
- * answered with the global pause state (downloads started before
- * `downloads-lean-v2` by a signal back, later ones in the result of their
- * registration update); a global pause or resume is sent to
+ * answered with the global pause state (downloads started since
+ * `downloads-lean-v2` only when the state they assumed is wrong); a global pause or resume is sent to
  * every registered download. Because registrations and pauses are handled one
  * at a time here, a link sent in the same second as /pause is either paused on
  * registration or reached by the fan-out: never left running.
@@ -57,18 +55,13 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
   const outbox = new Set<string>();
 
   const view = (): ControlView => ({ paused, pausedBy, pausedAt, active: [...active.keys()] });
-  const register = (workflowId: string) => {
+  /** `assumed`: what the download believes; it hears the state only when that is wrong (unset: always). */
+  const register = (workflowId: string, assumed?: boolean) => {
     active.set(workflowId, ++registrations);
-    outbox.add(workflowId);
+    if (assumed === undefined || assumed !== paused) outbox.add(workflowId);
   };
   setHandler(controlQuery, view);
-  setHandler(registerSignal, ({ workflowId }) => register(workflowId));
-  // The answer is the update's result, so nothing goes to the outbox: it holds
-  // only changes that come after this registration.
-  setHandler(registerDownloadUpdate, ({ workflowId }) => {
-    active.set(workflowId, ++registrations);
-    return { paused, by: pausedBy };
-  });
+  setHandler(registerSignal, ({ workflowId, assumed }) => register(workflowId, assumed));
   setHandler(unregisterSignal, ({ workflowId }) => {
     active.delete(workflowId);
     outbox.delete(workflowId);
@@ -113,7 +106,7 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
   // learns the running downloads from visibility, in the background, and tells them the state.
   if (!carried && patched(CONTROL_REBUILD_PATCH)) {
     runningDownloads(workflowInfo().taskQueue).then(
-      (ids) => ids.filter((id) => !active.has(id)).forEach(register),
+      (ids) => ids.filter((id) => !active.has(id)).forEach((id) => register(id)),
       (err: unknown) => log.warn('could not list the running downloads', { error: String(err) }),
     );
   }

@@ -97,8 +97,8 @@ export const UI_PATCH = 'downloads-ui-v1';
 export const SHUTDOWN_PATCH = 'downloads-shutdown-v1';
 /**
  * Fewer workflow tasks per download: dedup and the registration with the
- * control workflow are one activity answered in its result (not by a signal
- * back), the quick disk check runs inside the download step, and recording the
+ * control workflow are one activity (answered by a signal back only when the
+ * global pause it assumed is wrong), the quick disk check runs inside the download step, and recording the
  * result, unregistering and telling playlists are one activity. A small
  * download then takes four workflow tasks instead of eight or nine, which is
  * what bounds how fast a playlist's entries go through. Downloads started
@@ -428,8 +428,9 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     if (lean2 && !input.carried) {
       const begun = await records.beginDownload(input, [...d.subscribers], controlWorkflowId(workflowInfo().taskQueue));
       onDisk = begun.onDisk;
-      // A global pause or resume that reached us first is newer than the registration's answer:
-      // the control workflow sends them only to downloads already registered.
+      // What the first step assumed (a recent look) holds unless the control workflow has
+      // signalled already: it signals a registered download only with what is newer (a
+      // correction of that assumption, or a pause or resume since).
       if (begun.globalPause && !d.controlAnswered) {
         d.globalPaused = begun.globalPause.paused;
         d.globalPausedBy = begun.globalPause.by;

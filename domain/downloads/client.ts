@@ -500,14 +500,15 @@ export class DownloadsClient {
    * With `maxAgeMs`, an answer that old or newer serves again, and an older one
    * (up to CONTROL_VIEW_STALE_MS) serves while a fresh one is fetched: the
    * control workflow is busy when many downloads start at once, and a query
-   * waits its turn. A pause or resume through this client drops the kept answer.
+   * waits its turn; `serveStale: false` waits for the fresh one instead. A
+   * pause or resume through this client drops the kept answer.
    */
-  async globalState(o: { maxAgeMs?: number; deadlineMs?: number } = {}): Promise<ControlView> {
+  async globalState(o: { maxAgeMs?: number; deadlineMs?: number; serveStale?: boolean } = {}): Promise<ControlView> {
     const kept = this.controlKept;
     if (o.maxAgeMs && kept) {
       const age = Date.now() - kept.at;
       if (age <= o.maxAgeMs) return kept.view;
-      if (age <= CONTROL_VIEW_STALE_MS) {
+      if (o.serveStale !== false && age <= CONTROL_VIEW_STALE_MS) {
         void this.fetchControl(o.deadlineMs).catch(() => undefined);
         return kept.view;
       }

@@ -358,14 +358,13 @@ export interface GlobalPauseState {
   by: Actor | null;
 }
 
-/** A download announces itself when it starts; the control workflow answers with `globalPause`. */
-export const registerSignal = defineSignal<[{ workflowId: string }]>('register');
 /**
- * The same announcement from the download's first activity, answered in the
- * update's result instead of by a signal back: one round trip fewer for the
- * download and for the control workflow.
+ * A download announces itself when it starts; the control workflow answers with
+ * `globalPause`. Downloads since `downloads-lean-v2` say what they assume
+ * (`assumed`: everything paused or not, from a recent look) and are answered
+ * only when that is wrong: most registrations then cost no signal back.
  */
-export const registerDownloadUpdate = defineUpdate<GlobalPauseState, [{ workflowId: string }]>('registerDownload');
+export const registerSignal = defineSignal<[{ workflowId: string; assumed?: boolean }]>('register');
 export const unregisterSignal = defineSignal<[{ workflowId: string }]>('unregister');
 export const pauseAllUpdate = defineUpdate<{ paused: boolean; message: string; affected: number }, [{ by: Actor }]>('pauseAll');
 export const resumeAllUpdate = defineUpdate<{ paused: boolean; message: string; affected: number }, [{ by: Actor }]>('resumeAll');

@@ -8,6 +8,7 @@ import {
   subscribeSignal,
   type DownloadedFile,
   type DownloadOutcome,
+  type GlobalPauseState,
   type Subscriber,
 } from '../../domain/downloads/definitions';
 import { parseMediaUrl } from '../../domain/downloads/links';
@@ -47,6 +48,8 @@ const stopping = new Set<string>();
 const FILE: DownloadedFile = { title: 'Clip', filePath: 'clip.mp4', sizeBytes: 1234 };
 /** Dedup of a download whose key starts with b10c waits until the test lets it go (by content key). */
 const dedupGates = new Map<string, () => void>();
+/** When set, what a download's first step believes about the global pause (an out-of-date look); otherwise it asks. */
+let staleLook: GlobalPauseState | null = null;
 const by = { id: 'test:client', name: 'the client test' };
 
 beforeAll(async () => {
@@ -55,6 +58,11 @@ beforeAll(async () => {
   workers = await startTestWorkers({
     address: temporal.address,
     namespace: temporal.namespace,
+    recentGlobalPause: async () => {
+      if (staleLook) return staleLook;
+      const view = await client.workflow.getHandle(controlWorkflowId(workers.taskQueue)).query(controlQuery);
+      return { paused: view.paused, by: view.pausedBy };
+    },
     light: {
       async dedup(input: { contentKey: string }) {
         // Found on disk, after a moment.
@@ -350,6 +358,26 @@ test('runningAmong names the running downloads of a message in one query; a link
   await Promise.all([running, ended, never].map((k) => client.workflow.getHandle(downloadWorkflowId(k)).result()));
 });
 
+test("another process's client serves a kept answer of whether everything is paused while it refreshes, unless told to wait for the fresh one", async () => {
+  // The worker's client: a pause through the bot's client does not drop its kept answer.
+  const other = new DownloadsClient(
+    client,
+    downloadsSettings(testSettings({ TASK_QUEUE: workers.taskQueue, DOWNLOAD_TASK_QUEUE: workers.downloadTaskQueue })),
+  );
+  expect(await other.globalState({ maxAgeMs: 1_000 })).toMatchObject({ paused: false });
+  expect(await downloads.pauseAll(by)).toMatchObject({ ok: true });
+  try {
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await other.globalState({ maxAgeMs: 1_000, serveStale: false })).toMatchObject({ paused: true });
+  } finally {
+    await downloads.resumeAll(by);
+  }
+  await new Promise((r) => setTimeout(r, 1_100));
+  // Older than a second: served as it is (paused) while a fresh answer is fetched.
+  expect(await other.globalState({ maxAgeMs: 1_000 })).toMatchObject({ paused: true });
+  await eventuallyAsync(async () => (await other.globalState({ maxAgeMs: 1_000 })).paused === false, 10_000, 'the fresh answer');
+});
+
 describe('races the state machine must win', () => {
   test('/pause then /resume before yt-dlp has stopped: the download goes on and ends well', async () => {
     const k = key('51050001');
@@ -437,31 +465,62 @@ describe('races the state machine must win', () => {
     await downloads.cancel('afe50001', by);
   });
 
-  test("a global resume that reaches a download before its first step ends wins over that step's older answer (paused)", async () => {
+  test("a global resume that reaches a download before its first step ends wins over that step's older look (paused)", async () => {
     const k = key('b10c0001');
     const control = client.workflow.getHandle(controlWorkflowId(workers.taskQueue));
     expect(await downloads.pauseAll(by)).toMatchObject({ ok: true });
     await start(k);
-    // Its first step has registered (answered: everything is paused) and is held in dedup.
+    // Its first step has looked (everything is paused), registered saying so, and is held in dedup.
     await eventuallyAsync(async () => (await control.query(controlQuery)).active.includes(downloadWorkflowId(k)), 15_000, 'registered');
     await eventuallyAsync(async () => dedupGates.has(k), 15_000, 'dedup to be running');
     // The resume reaches the registered download as a signal, before its first step reports.
     expect(await downloads.resumeAll(by)).toMatchObject({ ok: true });
     const handle = client.workflow.getHandle(downloadWorkflowId(k));
-    await eventuallyAsync(
-      async () =>
-        ((await handle.fetchHistory()).events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'globalPause'),
-      15_000,
-      'the resume to reach the download',
-    );
+    const globalSignals = async () =>
+      ((await handle.fetchHistory()).events ?? []).flatMap((e) => {
+        const signal = e.workflowExecutionSignaledEventAttributes;
+        if (signal?.signalName !== 'globalPause') return [];
+        return [(JSON.parse(Buffer.from(signal.input!.payloads![0]!.data!).toString('utf8')) as { paused: boolean }).paused];
+      });
+    await eventuallyAsync(async () => (await globalSignals()).length > 0, 15_000, 'the resume to reach the download');
+    // The look was right when it registered: the control workflow sent nothing but the resume.
+    expect(await globalSignals()).toEqual([false]);
     dedupGates.get(k)!();
-    // The answer "paused" is older than the resume: the download runs.
+    // The look ("paused") is older than the resume: the download runs.
     await until('b10c0001', 'downloading');
     expect((await viewOf('b10c0001')).paused).toBe(false);
     release(k);
     expect(await handle.result()).toMatchObject({ status: 'completed' });
     // Its last step unregistered it.
     await eventuallyAsync(async () => !(await control.query(controlQuery)).active.includes(downloadWorkflowId(k)), 15_000, 'unregistered');
+  });
+
+  test('a first step that assumed wrong (its look at the global pause out of date) is corrected by the control workflow', async () => {
+    const k = key('b10c0002');
+    expect(await downloads.pauseAll(by)).toMatchObject({ ok: true });
+    staleLook = { paused: false, by: null };
+    try {
+      await start(k);
+      await eventuallyAsync(async () => dedupGates.has(k), 15_000, 'dedup to be running');
+    } finally {
+      staleLook = null;
+    }
+    // It registered assuming "not paused"; everything is paused, so the control workflow says so.
+    const handle = client.workflow.getHandle(downloadWorkflowId(k));
+    await eventuallyAsync(
+      async () =>
+        ((await handle.fetchHistory()).events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'globalPause'),
+      15_000,
+      'the correction to reach the download',
+    );
+    dedupGates.get(k)!();
+    await until('b10c0002', 'paused');
+    // Corrected before its first step ended: the download step never ran.
+    expect(attempts.get(k)).toBeUndefined();
+    expect(await downloads.resumeAll(by)).toMatchObject({ ok: true });
+    await until('b10c0002', 'downloading');
+    release(k);
+    expect(await client.workflow.getHandle(downloadWorkflowId(k)).result()).toMatchObject({ status: 'completed' });
   });
 
   test('links and global pauses sent at the same moment: every link ends up paused', async () => {

@@ -57,19 +57,43 @@ test('with no control workflow running, the first step answers dedup and leaves 
   expect(log.entries().filter((e) => e.msg === 'could not register with the control workflow')).toHaveLength(1);
 });
 
-test('a control workflow that does not answer (no worker polls its queue) holds the first step only until the time limit', async () => {
-  const controlId = 'downloads-control-silent';
-  await client.workflow.start('downloadsControlWorkflow', { workflowId: controlId, taskQueue: 'no-worker-polls-this', args: [] });
-  const { steps } = recordSteps(null);
-  const log = new LogCollector();
-  const activities = createLifecycleActivities(steps, {
-    temporal: client,
-    logger: createLogger({ level: 'info', destination: log }),
-    registerTimeoutMs: 500,
+/** The `register` signals a control workflow received (no worker runs it: the history keeps them). */
+async function registrations(controlId: string): Promise<unknown[]> {
+  const history = await client.workflow.getHandle(controlId).fetchHistory();
+  return (history.events ?? []).flatMap((e) => {
+    const signal = e.workflowExecutionSignaledEventAttributes;
+    if (signal?.signalName !== 'register') return [];
+    return [JSON.parse(Buffer.from(signal.input!.payloads![0]!.data!).toString('utf8'))];
   });
+}
+
+test('the registration tells the control workflow what the download assumes: the recent look, or "not paused" when the look fails', async () => {
+  const controlId = 'downloads-control-assumptions';
+  await client.workflow.start('downloadsControlWorkflow', { workflowId: controlId, taskQueue: 'no-worker-polls-this', args: [] });
+  const pausedBy = { id: 'test', name: 'the test' };
+  const log = new LogCollector();
+  const logger = createLogger({ level: 'info', destination: log });
   try {
-    expect(await run(activities.beginDownload, input, [], controlId)).toEqual({ onDisk: null, globalPause: null });
-    expect(log.entries().some((e) => e.msg === 'the control workflow did not answer the registration; going on')).toBe(true);
+    const paused = createLifecycleActivities(recordSteps(null).steps, {
+      temporal: client,
+      logger,
+      recentGlobalPause: async () => ({ paused: true, by: pausedBy }),
+    });
+    expect(await run(paused.beginDownload, input, [], controlId)).toEqual({ onDisk: null, globalPause: { paused: true, by: pausedBy } });
+    const failing = createLifecycleActivities(recordSteps(null).steps, {
+      temporal: client,
+      logger,
+      recentGlobalPause: async () => {
+        throw new Error('the control workflow did not answer in time');
+      },
+    });
+    expect(await run(failing.beginDownload, input, [], controlId)).toEqual({ onDisk: null, globalPause: null });
+    expect(log.entries().filter((e) => String(e.msg).startsWith('could not ask whether everything is paused'))).toHaveLength(1);
+    // The mock activity environment runs its activities for workflow "test".
+    expect(await registrations(controlId)).toEqual([
+      { workflowId: 'test', assumed: true },
+      { workflowId: 'test', assumed: false },
+    ]);
   } finally {
     await client.workflow.getHandle(controlId).terminate('test over');
   }

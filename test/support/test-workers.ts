@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { checkingSpaceFirst } from '../../activities/disk';
 import { createLifecycleActivities, type RecordSteps } from '../../activities/lifecycle';
-import type { DownloadInput } from '../../domain/downloads/definitions';
+import { controlQuery, controlWorkflowId, type DownloadInput, type GlobalPauseState } from '../../domain/downloads/definitions';
 import { createLogger } from '../../lib/logger';
 import { createWorkers } from '../../workers/create-workers';
 
@@ -42,6 +42,8 @@ export async function startTestWorkers(options: {
   downloads: object;
   maxConcurrent?: number;
   secrets?: string[];
+  /** The first step's look at the global pause (default: a fresh query of the control workflow). */
+  recentGlobalPause?: () => Promise<GlobalPauseState | null>;
 }): Promise<TestWorkers> {
   const id = randomBytes(4).toString('hex');
   const taskQueue = `test-${id}`;
@@ -59,7 +61,10 @@ export async function startTestWorkers(options: {
       WORKFLOW_THREADS: 1,
     },
     // The control workflow's look-up: nothing else runs on these test queues.
-    { light: withComposedSteps(options.light, client), downloads: withComposedDownloadStep(options.downloads) },
+    {
+      light: withComposedSteps(options.light, client, taskQueue, options.recentGlobalPause),
+      downloads: withComposedDownloadStep(options.downloads),
+    },
     { workflowBundle: await workflowBundle(), secrets: options.secrets },
   );
   const running = workers.run();
@@ -79,11 +84,19 @@ export async function startTestWorkers(options: {
  * a download's first and last steps composed from a test's `dedup` and
  * `recordResult` by the production code, as the worker composes the real ones.
  */
-function withComposedSteps(light: object, client: Client): object {
+function withComposedSteps(light: object, client: Client, taskQueue: string, look?: () => Promise<GlobalPauseState | null>): object {
   const steps = light as Partial<RecordSteps>;
+  // The worker's look is up to a second old; here it is fresh, so tests know what the first step assumed.
+  const recentGlobalPause =
+    look ??
+    (() =>
+      client.workflow
+        .getHandle(controlWorkflowId(taskQueue))
+        .query(controlQuery)
+        .then((view) => ({ paused: view.paused, by: view.pausedBy })));
   const composed =
     !('beginDownload' in light) && steps.dedup && steps.recordResult
-      ? createLifecycleActivities(steps as RecordSteps, { temporal: client, logger: createLogger({ level: 'silent' }) })
+      ? createLifecycleActivities(steps as RecordSteps, { temporal: client, logger: createLogger({ level: 'silent' }), recentGlobalPause })
       : {};
   return { runningDownloads: async () => [], ...composed, ...light };
 }

@@ -1,6 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createControlActivities } from './control';
-import { checkingSpaceFirst, createDiskActivities } from './disk';
+import { announcingStart, checkingSpaceFirst, createDiskActivities } from './disk';
 import { createDownloadActivities } from './download';
 import { createNotifyActivities } from './notify';
 import { createPlaylistActivities, createPlaylistListingActivities } from './playlist';
@@ -43,7 +43,7 @@ export function createDownloadQueueActivities(deps: ActivityDeps) {
   return {
     ...disk,
     ...downloads,
-    checkSpaceAndDownload: checkingSpaceFirst(disk.checkDiskSpace, downloads.download),
+    checkSpaceAndDownload: checkingSpaceFirst(disk.checkDiskSpace, downloads.download, announcingStart(deps.temporal, deps.logger)),
     ...createPlaylistListingActivities(deps),
   };
 }

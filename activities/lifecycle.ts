@@ -75,8 +75,10 @@ export function createLifecycleActivities(
     try {
       await deps.temporal.workflow.getHandle(controlWorkflowId).signal(registerSignal, { workflowId, assumed: assumed?.paused ?? false });
     } catch (err) {
-      // Without the control workflow a global pause cannot reach this download; it still runs.
+      // Without the control workflow a global pause cannot reach this download; it still runs
+      // (believing the look's "paused" would hold it with no resume ever sent to it).
       log.warn({ err }, 'could not register with the control workflow');
+      return null;
     }
     return assumed;
   }

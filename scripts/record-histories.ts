@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     console.log('resume all:', JSON.stringify(await stack.downloads.resumeAll(admin)));
     await save(stack, 'paused-and-resumed-globally', downloadWorkflowId(keyOf(pausedAll)));
 
-    // A link sent while everything is paused: its registration is answered "paused", so it waits before downloading.
+    // A link sent while everything is paused: its first step's look (or, if that is out of date, the control workflow) says so, and it waits.
     console.log('pause all:', JSON.stringify(await stack.downloads.pauseAll(admin)));
     const sentPaused = stack.media.route('/record/sent-while-paused.mp4');
     sendLink(stack, sentPaused);

@@ -26,6 +26,12 @@ import {
 const HISTORY_LIMIT = 5_000;
 /** A control workflow started under older code did not ask visibility for the running downloads. */
 export const CONTROL_REBUILD_PATCH = 'control-learns-running-downloads';
+/**
+ * Registrations that say what the download assumes are answered only when it
+ * is wrong. A control workflow started earlier answers every registration, as
+ * its history says, until it continues as new.
+ */
+export const CONTROL_ASSUMED_PATCH = 'control-register-assumed-v1';
 /** Signals sent at once when everything is paused or resumed. */
 const FAN_OUT_BATCH = 100;
 
@@ -55,10 +61,11 @@ export async function downloadsControlWorkflow(carried?: CarriedControlState): P
   const outbox = new Set<string>();
 
   const view = (): ControlView => ({ paused, pausedBy, pausedAt, active: [...active.keys()] });
+  const answersOnlyWrongAssumptions = patched(CONTROL_ASSUMED_PATCH);
   /** `assumed`: what the download believes; it hears the state only when that is wrong (unset: always). */
   const register = (workflowId: string, assumed?: boolean) => {
     active.set(workflowId, ++registrations);
-    if (assumed === undefined || assumed !== paused) outbox.add(workflowId);
+    if (!answersOnlyWrongAssumptions || assumed === undefined || assumed !== paused) outbox.add(workflowId);
   };
   setHandler(controlQuery, view);
   setHandler(registerSignal, ({ workflowId, assumed }) => register(workflowId, assumed));

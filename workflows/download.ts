@@ -24,6 +24,7 @@ import { classifiedFailure, notifier, records } from './common';
 import {
   cancelUpdate,
   controlWorkflowId,
+  downloadStartedSignal,
   endedText,
   entryEndedSignal,
   entryOfSignal,
@@ -204,6 +205,8 @@ class DownloadControl {
   outcome: DownloadOutcome | null = null;
   /** The download step has run at least once: a partial file may exist. */
   downloadBegan = false;
+  /** The download step is scheduled or running (LEAN2_PATCH: its downloadStarted signal counts only then). */
+  inDownloadStep = false;
   /** The step running now, and whether pause or cancel asked it to stop. */
   running: { scope: CancellationScope; interrupted: boolean } | null = null;
   /** Playlists (workflow IDs) this download is an entry of, and those not yet told how it ended. */
@@ -355,6 +358,12 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
   setHandler(entryOfSignal, ({ playlistWorkflowId }) => d.joinPlaylist(playlistWorkflowId));
   setHandler(playlistCommandSignal, ({ playlistWorkflowId, action, by }) => d.playlistCommand(playlistWorkflowId, action, by));
   setHandler(progressQuery, () => d.view());
+  setHandler(downloadStartedSignal, () => {
+    // Late (the step has ended or was told to stop): the state already says what comes next.
+    if (!d.inDownloadStep || d.mustStop || d.finished || d.running?.interrupted) return;
+    d.downloadBegan = true;
+    if (d.state !== 'downloading') d.setState('downloading');
+  });
   setHandler(globalPauseSignal, ({ paused, by }) => {
     d.controlAnswered = true;
     d.globalPaused = paused;
@@ -621,9 +630,9 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
     for (let round = 1; ;) {
       await waitWhilePaused();
       if (d.cancelledBy) return { status: 'cancelled', by: d.cancelledBy };
-      // Whether the disk was checked just now, in a step of its own (always, before LEAN2_PATCH).
-      const checked = !lean2 || diskLow;
-      if (checked) {
+      // Before LEAN2_PATCH the disk is checked in a step of its own every time; since, only
+      // to wait for space when the download step found too little.
+      if (!lean2 || diskLow) {
         try {
           if ((await interruptible(lean2 ? waitForSpace : waitForDiskSpace)) === INTERRUPTED) continue;
         } catch (err) {
@@ -632,10 +641,16 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
         }
         diskLow = false;
       }
-      d.setState('downloading');
-      d.downloadBegan = true;
+      if (lean2) {
+        // Queued until the step has a worker slot and room on disk: it then signals downloadStarted.
+        if (d.state !== 'queued') d.setState('queued');
+      } else {
+        d.setState('downloading');
+        d.downloadBegan = true;
+      }
       try {
-        const file = await interruptible(() => (checked ? downloader.download(input) : downloader.checkSpaceAndDownload(input)));
+        d.inDownloadStep = true;
+        const file = await interruptible(() => (lean2 ? downloader.checkSpaceAndDownload(input) : downloader.download(input)));
         if (file === INTERRUPTED) continue;
         return { status: 'completed', fromCache: false, ...file };
       } catch (err) {
@@ -659,6 +674,8 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
           continue;
         }
         return { status: 'failed', ...failure };
+      } finally {
+        d.inDownloadStep = false;
       }
     }
   }

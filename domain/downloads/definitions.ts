@@ -208,6 +208,12 @@ export interface ControlAnswer {
 
 /** Adds one more person to notify; a duplicate (same chat and message) is ignored. */
 export const subscribeSignal = defineSignal<[Subscriber]>('subscribe');
+/**
+ * The download step has a worker slot and enough disk, and begins fetching
+ * (downloads-lean-v2): until then the download counts as queued, however many
+ * wait for a MAX_CONCURRENT slot.
+ */
+export const downloadStartedSignal = defineSignal('downloadStarted');
 export const progressQuery = defineQuery<DownloadProgressView>('progress');
 /** Stops the download (its yt-dlp within seconds, keeping the partial file) until `resume`. */
 export const pauseUpdate = defineUpdate<ControlAnswer, [{ by: Actor }]>('pause');

@@ -350,14 +350,15 @@ test('with the disk low the download waits, then proceeds once space frees up', 
   }
 
   expect(outcome?.status).toBe('completed');
-  expect(diskChecks).toHaveLength(3);
-  expect(downloadedAfterChecks).toBe(3);
+  // The download step's own check (low), the wait's two, then the step's again (room).
+  expect(diskChecks).toHaveLength(4);
+  expect(downloadedAfterChecks).toBe(4);
   expect(stateWrites).toEqual(['waiting_for_disk', 'waiting_for_disk']);
-  // Operators filtering on DownloadState saw the wait. The download step checks the disk
-  // itself (downloads-lean-v2), so the state is "downloading" until that check finds it low.
+  // Operators filtering on DownloadState saw the wait. A download is queued until its step has
+  // a slot and room on disk (downloads-lean-v2: the step checks, then signals that it begins).
   expect(await downloadStates(workflowIdOf('https://example.com/big.mp4'))).toEqual([
-    'downloading',
     'waiting_for_disk',
+    'queued',
     'downloading',
     'completed',
   ]);

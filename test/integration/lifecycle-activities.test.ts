@@ -99,6 +99,17 @@ test('the registration tells the control workflow what the download assumes: the
   }
 });
 
+test('a look that says "paused" is not believed when the registration fails: nothing would ever resume the download', async () => {
+  const log = new LogCollector();
+  const activities = createLifecycleActivities(recordSteps(null).steps, {
+    temporal: client,
+    logger: createLogger({ level: 'info', destination: log }),
+    recentGlobalPause: async () => ({ paused: true, by: { id: 'test', name: 'the test' } }),
+  });
+  expect(await run(activities.beginDownload, input, [], 'downloads-control-not-running')).toEqual({ onDisk: null, globalPause: null });
+  expect(log.entries().filter((e) => e.msg === 'could not register with the control workflow')).toHaveLength(1);
+});
+
 test('the last step records the result even when the control workflow and the playlists are gone, and logs each it could not tell', async () => {
   const { steps, recorded } = recordSteps(null);
   const log = new LogCollector();

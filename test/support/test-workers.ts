@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
-import { checkingSpaceFirst } from '../../activities/disk';
+import { announcingStart, checkingSpaceFirst } from '../../activities/disk';
 import { createLifecycleActivities, type RecordSteps } from '../../activities/lifecycle';
 import { controlQuery, controlWorkflowId, type DownloadInput, type GlobalPauseState } from '../../domain/downloads/definitions';
 import { createLogger } from '../../lib/logger';
@@ -63,7 +63,7 @@ export async function startTestWorkers(options: {
     // The control workflow's look-up: nothing else runs on these test queues.
     {
       light: withComposedSteps(options.light, client, taskQueue, options.recentGlobalPause),
-      downloads: withComposedDownloadStep(options.downloads),
+      downloads: withComposedDownloadStep(options.downloads, client),
     },
     { workflowBundle: await workflowBundle(), secrets: options.secrets },
   );
@@ -102,11 +102,18 @@ function withComposedSteps(light: object, client: Client, taskQueue: string, loo
 }
 
 /** The download step (disk check, then download) composed from a test's `checkDiskSpace` and `download`. */
-function withComposedDownloadStep(downloads: object): object {
+function withComposedDownloadStep(downloads: object, client: Client): object {
   const parts = downloads as {
     checkDiskSpace?: (input: DownloadInput) => Promise<void>;
     download?: (input: DownloadInput) => Promise<unknown>;
   };
   if ('checkSpaceAndDownload' in downloads || !parts.checkDiskSpace || !parts.download) return downloads;
-  return { ...downloads, checkSpaceAndDownload: checkingSpaceFirst(parts.checkDiskSpace, parts.download) };
+  return {
+    ...downloads,
+    checkSpaceAndDownload: checkingSpaceFirst(
+      parts.checkDiskSpace,
+      parts.download,
+      announcingStart(client, createLogger({ level: 'silent' })),
+    ),
+  };
 }

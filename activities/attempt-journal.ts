@@ -141,6 +141,8 @@ export class AttemptJournal implements AttemptSink {
    * its rows can be stored one by one, the database is up and refuses only
    * those rows: they are answered as rejected, so one bad row cannot hold back
    * every later attempt. When none can, it throws (an outage; retried later).
+   * A row refused once is tried again after the others: as a database comes
+   * back, the first statement can fail on a connection that died in the outage.
    */
   private async storeInBatches(attempts: AttemptRecord[]): Promise<AttemptRecord[]> {
     const rejected: AttemptRecord[] = [];
@@ -153,7 +155,7 @@ export class AttemptJournal implements AttemptSink {
         const refused: AttemptRecord[] = [];
         for (const one of batch) await this.o.store([one]).catch(() => refused.push(one));
         if (refused.length === batch.length) throw err;
-        rejected.push(...refused);
+        for (const one of refused) await this.o.store([one]).catch(() => rejected.push(one));
       }
     }
     return rejected;

@@ -408,6 +408,38 @@ test('a row the database refuses is set aside in a .rejected.jsonl file; the res
   }
 });
 
+test('a row that fails only on a connection that died in an outage is stored, not set aside: refused rows get a second try', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mediadl-attempts-flaky-'));
+  const attempts = [attempt('flaky', 'ok'), attempt('flaky', 'ok'), attempt('flaky', 'ok')];
+  const real = attemptStore({ db: database.db, logger, temporal: client, taskQueue: workers.taskQueue, alertChannels: channels });
+  let calls = 0;
+  const journal3 = new AttemptJournal({
+    dir,
+    logger,
+    maxRetryMs: 500,
+    ...real,
+    // The batch and the first row alone fail (the pool's dead connection); every later statement works.
+    store: async (batch) => {
+      calls += 1;
+      if (calls <= 2) throw new Error('Connection terminated unexpectedly');
+      return real.store(batch);
+    },
+  });
+  await journal3.start();
+  try {
+    for (const a of attempts) journal3.record(a);
+    await journal3.flush();
+    expect((await database.db.downloadAttempt.findMany({ where: { downloader: 'flaky' } })).map((a) => a.id).sort()).toEqual(
+      attempts.map((a) => a.id).sort(),
+    );
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.rejected.jsonl'))).toEqual([]);
+    expect(await journal3.backlog()).toBe(0);
+  } finally {
+    await journal3.stop(500);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the housekeeping schedules are created once across two worker starts, and prune old attempts and close stale incidents when run', async () => {
   expect(await ensureSchedules(client, workers.taskQueue, logger)).toEqual({
     created: ['monitor-prune-attempts', 'monitor-close-stale-incidents'],

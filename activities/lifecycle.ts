@@ -43,7 +43,8 @@ export interface FinishingDownload {
  * what used to be a workflow round trip per step (dedup; a signal to the
  * control workflow and a signal back; recording; unregistering; a signal to
  * each playlist) runs here, so a small download costs the Temporal server and
- * the worker four workflow tasks instead of eight or nine.
+ * the worker five workflow tasks instead of eight or nine (with the download
+ * step's downloadStarted signal).
  *
  * The registration is a signal that says what the download assumes (from
  * `recentGlobalPause`, a look at the control workflow shared by the worker's

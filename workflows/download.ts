@@ -101,7 +101,7 @@ export const SHUTDOWN_PATCH = 'downloads-shutdown-v1';
  * control workflow are one activity (answered by a signal back only when the
  * global pause it assumed is wrong), the quick disk check runs inside the download step, and recording the
  * result, unregistering and telling playlists are one activity. A small
- * download then takes four workflow tasks instead of eight or nine, which is
+ * download then takes five workflow tasks instead of eight or nine, which is
  * what bounds how fast a playlist's entries go through. Downloads started
  * earlier keep their steps.
  */

@@ -1,10 +1,8 @@
 import fs from 'node:fs/promises';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/activity';
 import { DISK_LOW, ERROR_KINDS } from '../domain/downloads/errors';
 import { humanSize } from '../domain/downloads/messages';
-import { downloadStartedSignal, type DownloadInput } from '../domain/downloads/definitions';
-import type { Logger } from '../lib/logger';
+import type { DownloadInput } from '../domain/downloads/definitions';
 import { inActivityScope } from './activity-scope';
 import type { ActivityDeps } from './deps';
 
@@ -46,37 +44,5 @@ export function createDiskActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 
         );
       });
     },
-  };
-}
-
-/**
- * The download step of `downloads-lean-v2`: the quick disk check and the
- * download as one activity, one workflow round trip instead of two. Low disk
- * fails it before anything is fetched (DiskLow, which that workflow does not
- * retry: it goes to wait for space, then runs the step again). With room, it
- * tells the workflow it begins (`announce`), which then shows it as
- * downloading rather than queued.
- */
-export function checkingSpaceFirst<T>(
-  checkDiskSpace: (input: DownloadInput) => Promise<void>,
-  download: (input: DownloadInput) => Promise<T>,
-  announce: () => Promise<void> = async () => undefined,
-): (input: DownloadInput) => Promise<T> {
-  return async function checkSpaceAndDownload(input: DownloadInput): Promise<T> {
-    await checkDiskSpace(input);
-    await announce();
-    return download(input);
-  };
-}
-
-/** Tells the running activity's workflow that its download begins; a failure costs only the state shown. */
-export function announcingStart(temporal: Client | undefined, logger: Logger): () => Promise<void> {
-  return async () => {
-    const workflowId = Context.current().info.workflowExecution?.workflowId;
-    if (!temporal || !workflowId) return;
-    await temporal.workflow
-      .getHandle(workflowId)
-      .signal(downloadStartedSignal)
-      .catch((err: unknown) => logger.warn({ err, workflowId }, 'could not tell the workflow its download began'));
   };
 }

@@ -1,11 +1,11 @@
 import type { ActivityDeps } from './deps';
 import { createControlActivities } from './control';
-import { announcingStart, checkingSpaceFirst, createDiskActivities } from './disk';
+import { createDiskActivities } from './disk';
 import { createDownloadActivities } from './download';
 import { createNotifyActivities } from './notify';
 import { createPlaylistActivities, createPlaylistListingActivities } from './playlist';
 import { createMonitoringActivities } from './monitoring';
-import { createLifecycleActivities } from './lifecycle';
+import { announcingStart, checkingSpaceFirst, createLifecycleActivities } from './lifecycle';
 import { createRecordActivities } from './records';
 
 export type { ActivityDeps } from './deps';

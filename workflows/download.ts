@@ -613,11 +613,10 @@ export async function downloadWorkflow(input: DownloadInput): Promise<DownloadOu
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
       if (!(cause instanceof ApplicationFailure && cause.type === DISK_LOW)) throw err;
     }
-    d.setState('waiting_for_disk');
-    await disk.checkDiskSpace(input);
+    await waitForSpace();
   }
 
-  /** Waits until the disk has room again (LEAN2_PATCH: the download step found it low). */
+  /** Waits until the disk has room again (shown as waiting_for_disk; rechecked with backoff). */
   async function waitForSpace(): Promise<void> {
     d.setState('waiting_for_disk');
     await disk.checkDiskSpace(input);

@@ -378,6 +378,28 @@ test("another process's client serves a kept answer of whether everything is pau
   await eventuallyAsync(async () => (await other.globalState({ maxAgeMs: 1_000 })).paused === false, 10_000, 'the fresh answer');
 });
 
+test('a download waiting for a MAX_CONCURRENT slot counts as queued; only those whose download runs count as downloading', async () => {
+  // Five held downloads on a worker with four download slots.
+  const keys = ['c0de0001', 'c0de0002', 'c0de0003', 'c0de0004', 'c0de0005'].map(key);
+  for (const k of keys) await start(k);
+  const states = async () => Promise.all(keys.map(async (k) => (await listedView(k.slice(0, 8)))?.state ?? 'unlisted'));
+  await eventuallyAsync(
+    async () => {
+      const now = await states();
+      const running = keys.filter((k) => attempts.has(k));
+      return (
+        running.length === 4 &&
+        now.filter((s) => s === 'downloading').length === 4 &&
+        keys.every((k, i) => (attempts.has(k) ? now[i] === 'downloading' : now[i] === 'queued'))
+      );
+    },
+    20_000,
+    'four downloading and the fifth queued',
+  );
+  for (const k of keys) release(k);
+  for (const k of keys) expect(await client.workflow.getHandle(downloadWorkflowId(k)).result()).toMatchObject({ status: 'completed' });
+});
+
 describe('races the state machine must win', () => {
   test('/pause then /resume before yt-dlp has stopped: the download goes on and ends well', async () => {
     const k = key('51050001');

@@ -18,11 +18,11 @@ import { textMessage } from '../test/support/telegram-updates';
 
 const OUT = path.resolve(__dirname, '..', 'test', 'support', 'histories');
 const VERSION = process.argv[2] ?? '';
-/** `monitoring` or `handed-back`: only that scenario (for a release that changed nothing else). */
+/** `monitoring`, `handed-back` or `disk`: only that scenario (for a release that changed nothing else). */
 const ONLY = process.argv[3];
-if (!/^v\d+$/.test(VERSION) || (ONLY !== undefined && ONLY !== 'monitoring' && ONLY !== 'handed-back')) {
+if (!/^v\d+$/.test(VERSION) || (ONLY !== undefined && !['monitoring', 'handed-back', 'disk'].includes(ONLY))) {
   console.error(
-    'usage: npm run histories:record -- <version> [monitoring|handed-back]   (v3, v4, ...: the release whose code this is; older files are kept)',
+    'usage: npm run histories:record -- <version> [monitoring|handed-back|disk]   (v3, v4, ...: the release whose code this is; older files are kept)',
   );
   process.exit(2);
 }
@@ -141,7 +141,32 @@ async function recordHandedBack(): Promise<void> {
   }
 }
 
+/** A disk without room, then with room: the download waits (waiting_for_disk), then runs its step again and completes. */
+async function recordWaitedThenDownloaded(): Promise<void> {
+  const stack = await startStack({ MIN_DISK_SPACE_GB: '1000000', DISK_RECHECK_SECONDS: '0.5' });
+  try {
+    const url = stack.media.route('/record/disk-freed.mp4');
+    sendLink(stack, url);
+    await eventuallyAsync(
+      async () => {
+        const view = await stack.downloads.describe(keyOf(url));
+        return view.ok && view.state === 'waiting_for_disk';
+      },
+      30_000,
+      'the download to wait for disk',
+    );
+    // Space frees up: a worker that needs no more than there is takes over the recheck.
+    stack.config.MIN_DISK_SPACE_GB = 0;
+    await stack.firstWorker.stop();
+    await stack.addWorker();
+    await save(stack, 'waited-then-downloaded', downloadWorkflowId(keyOf(url)));
+  } finally {
+    await stack.stop();
+  }
+}
+
 async function main(): Promise<void> {
+  if (ONLY === 'disk') return recordWaitedThenDownloaded();
   if (ONLY !== 'handed-back') await recordMonitoring();
   if (ONLY === 'monitoring') return;
   await recordHandedBack();
@@ -307,6 +332,7 @@ async function main(): Promise<void> {
   } finally {
     await full.stop();
   }
+  await recordWaitedThenDownloaded();
 }
 
 /** An RSS feed enclosing the given media links. */

@@ -165,8 +165,56 @@ async function recordWaitedThenDownloaded(): Promise<void> {
   }
 }
 
+/**
+ * A disk that fills up during the download: a small tmpfs (this needs root) is
+ * filled to the brim, yt-dlp fails with "No space left on device" (DiskFull),
+ * the workflow goes back to the disk, the filler is removed, and the next round
+ * completes.
+ */
+async function recordDiskFilledUp(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join('/var/tmp', 'mediadl-record-full-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir]);
+  try {
+    const filler = path.join(dir, 'filler');
+    try {
+      execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k'], { stdio: 'ignore' });
+    } catch {
+      // dd stops with an error when the disk is full: that is the point.
+    }
+    const stack = await startStack({ DOWNLOAD_DIR: dir, MAX_RETRIES: '0' });
+    try {
+      const url = stack.media.route('/record/fills-disk.mp4');
+      sendLink(stack, url);
+      // The round is over in a moment: its failure in the history says it happened.
+      await eventuallyAsync(
+        async () => {
+          const history = await stack.client.workflow
+            .getHandle(downloadWorkflowId(keyOf(url)))
+            .fetchHistory()
+            .catch(() => ({ events: [] }));
+          return (history.events ?? []).some(
+            (e) => e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type === 'DiskFull',
+          );
+        },
+        30_000,
+        'the download to find the disk full',
+      );
+      fs.rmSync(filler);
+      await save(stack, 'disk-filled-up', downloadWorkflowId(keyOf(url)));
+    } finally {
+      await stack.stop();
+    }
+  } finally {
+    execFileSync('umount', [dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
-  if (ONLY === 'disk') return recordWaitedThenDownloaded();
+  if (ONLY === 'disk') {
+    await recordWaitedThenDownloaded();
+    return recordDiskFilledUp();
+  }
   if (ONLY !== 'handed-back') await recordMonitoring();
   if (ONLY === 'monitoring') return;
   await recordHandedBack();
@@ -333,6 +381,7 @@ async function main(): Promise<void> {
     await full.stop();
   }
   await recordWaitedThenDownloaded();
+  await recordDiskFilledUp();
 }
 
 /** An RSS feed enclosing the given media links. */
